@@ -1,0 +1,1 @@
+//! Pure domain model: no I/O, nothing else from this crate.

@@ -1,0 +1,5 @@
+//! shenhe (审核台): a terminal console for reviewing exam-registration
+//! materials, and the reference server of the API it speaks.
+#![deny(clippy::unwrap_used)]
+
+pub mod domain;
