@@ -2,4 +2,5 @@
 //! materials, and the reference server of the API it speaks.
 #![deny(clippy::unwrap_used)]
 
+pub mod cli;
 pub mod domain;

@@ -1,1 +1,3 @@
 //! Pure domain model: no I/O, nothing else from this crate.
+
+pub mod imaging;

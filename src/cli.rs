@@ -1,0 +1,144 @@
+//! Command line (names are fixed: outside checks call them).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shenhe",
+    version,
+    about = "审核台: review exam-registration materials in the terminal"
+)]
+pub struct Cli {
+    /// Registration server to talk to (overrides the config file).
+    #[arg(long, env = "SHENHE_SERVER", global = true)]
+    pub server: Option<String>,
+    /// Config file (default: config.toml in the user's config directory).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Cap preview resolution and prefer half-blocks (slow links).
+    #[arg(long, global = true)]
+    pub low_bandwidth: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the reference server in-process with demo data and open the console.
+    Demo(DemoArgs),
+    /// Run the reference server alone.
+    Serve(ServeArgs),
+    /// Print one candidate's dossier and images to the scrollback (line mode).
+    Show(ShowArgs),
+    /// Write the escape sequence the console would draw for an image.
+    RenderImage(RenderImageArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Address for the in-process server (so other programs can watch it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Database file; seeded only when empty. Default: a fresh temporary one.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Number of demo candidates.
+    #[arg(long, default_value_t = 200)]
+    pub candidates: u32,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Database file (default: shenhe.db in the data directory).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Seed demo data and the demo accounts (into an empty database).
+    #[arg(long)]
+    pub demo: bool,
+    /// Number of demo candidates (with --demo).
+    #[arg(long, default_value_t = 200)]
+    pub candidates: u32,
+    /// Review window, e.g. 02-14..03-20 or 2027-02-14..2027-03-20.
+    /// Default: 02-14..03-20 of this year; with --demo, open around today.
+    #[arg(long)]
+    pub window: Option<String>,
+    /// TLS certificate chain (PEM); with --tls-key serves HTTPS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ShowArgs {
+    /// Candidate id or reg_no.
+    pub candidate: String,
+    /// Width of the images in terminal cells.
+    #[arg(long, default_value_t = 60)]
+    pub width: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    Halfblocks,
+    Sixel,
+    Kitty,
+    Iterm2,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RenderImageArgs {
+    pub file: PathBuf,
+    #[arg(long, value_enum)]
+    pub protocol: ProtocolArg,
+    /// Area in cells, WxH (e.g. 60x30).
+    #[arg(long, value_parser = parse_wxh)]
+    pub cells: (u16, u16),
+    /// Cell size in pixels, WxH (default 10x20).
+    #[arg(long, value_parser = parse_wxh, default_value = "10x20")]
+    pub font_size: (u16, u16),
+}
+
+/// Parse `WxH` (also `W×H`).
+pub fn parse_wxh(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("expected WxH, got {s:?}"))?;
+    let w: u16 = w
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad width in {s:?}"))?;
+    let h: u16 = h
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad height in {s:?}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("zero size in {s:?}"));
+    }
+    Ok((w, h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wxh() {
+        assert_eq!(parse_wxh("60x30"), Ok((60, 30)));
+        assert_eq!(parse_wxh("120×45"), Ok((120, 45)));
+        assert!(parse_wxh("0x3").is_err());
+        assert!(parse_wxh("60").is_err());
+    }
+
+    #[test]
+    fn clap_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
