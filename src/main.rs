@@ -1,5 +1,5 @@
 use clap::Parser;
-use shenhe::cli::{Cli, Command};
+use shenhe::cli::Cli;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -1,0 +1,3 @@
+//! The HTTP API: wire types shared with the server, and the console's client.
+
+pub mod dto;
