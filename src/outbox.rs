@@ -357,7 +357,8 @@ mod tests {
             j.push(entry("b")).expect("push b");
             j.push(entry("c")).expect("push c");
             j.confirm("a").expect("confirm a");
-            j.refuse("b", "409: suzhou decided first").expect("refuse b");
+            j.refuse("b", "409: suzhou decided first")
+                .expect("refuse b");
         }
         let j = Journal::open(&path).expect("reopen");
         let keys: Vec<_> = j.pending().map(|e| e.key.as_str()).collect();
@@ -375,7 +376,8 @@ mod tests {
             j.push(entry("a")).expect("push");
         }
         let mut f = OpenOptions::new().append(true).open(&path).expect("append");
-        f.write_all(b"{\"put\":{\"key\":\"b\",\"creat").expect("write");
+        f.write_all(b"{\"put\":{\"key\":\"b\",\"creat")
+            .expect("write");
         drop(f);
         let j = Journal::open(&path).expect("reopen");
         assert_eq!(j.pending_count(), 1);
