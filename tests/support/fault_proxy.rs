@@ -180,7 +180,7 @@ async fn handle(mut client: TcpStream, c: Arc<Control>) {
                 if generation == start_gen { continue; }
                 match kind {
                     Kill::Fin | Kill::None => break,
-                    Kill::Rst => { drop((cr, cw, sr, sw)); rst(&client); return; }
+                    Kill::Rst => { rst(&client); return; }
                     Kill::HalfClose => { let _ = cw.shutdown().await; half_closed = true; }
                 }
             }
@@ -200,7 +200,6 @@ async fn handle(mut client: TcpStream, c: Arc<Control>) {
                         n = *b;
                         let _ = cw.write_all(&sbuf[..n]).await;
                         c.cut.fetch_add(1, Ordering::SeqCst);
-                        drop((cr, cw, sr, sw));
                         rst(&client);
                         return;
                     }
