@@ -2,5 +2,6 @@
 //! materials, and the reference server of the API it speaks.
 #![deny(clippy::unwrap_used)]
 
+pub mod assets;
 pub mod cli;
 pub mod domain;
