@@ -257,6 +257,13 @@ pub fn decode_limited(bytes: &[u8], limits: DecodeLimits) -> Result<Decoded, Dec
     let (format, mut decoder) = decoder_for(bytes, limits)?;
     let (width, height) = decoder.dimensions();
     check_dims(width, height, limits)?;
+    // The JPEG decoder pads a truncated scan with gray instead of failing;
+    // a file cut off mid-transfer must be an error, not a gray picture.
+    if format == Format::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(DecodeError::Corrupt(
+            "truncated JPEG (no end-of-image marker)".into(),
+        ));
+    }
     let orientation = decoder
         .orientation()
         .map(ExifOrientation::from_image)
@@ -272,6 +279,60 @@ pub fn decode_limited(bytes: &[u8], limits: DecodeLimits) -> Result<Decoded, Dec
         },
         image,
     })
+}
+
+/// Walk the JPEG marker segments and entropy-coded scans to the EOI marker.
+/// A plain search for `FF D9` is not enough: an EXIF thumbnail carries its
+/// own EOI inside APP1, so a truncated camera photo would still contain one.
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let mut i = 2; // past SOI
+    loop {
+        // A marker: one or more 0xFF fill bytes, then the code.
+        if bytes.get(i) != Some(&0xFF) {
+            return false;
+        }
+        while bytes.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&code) = bytes.get(i) else {
+            return false;
+        };
+        i += 1;
+        match code {
+            0xD9 => return true,
+            // Stand-alone markers: no length.
+            0x01 | 0xD0..=0xD8 => continue,
+            _ => {}
+        }
+        let Some(len) = bytes.get(i..i + 2) else {
+            return false;
+        };
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        if len < 2 {
+            return false;
+        }
+        i += len;
+        if code == 0xDA {
+            // Entropy-coded data runs to the next marker other than a
+            // stuffed 0xFF00 or a restart marker.
+            loop {
+                let Some(off) = bytes
+                    .get(i..)
+                    .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+                else {
+                    return false;
+                };
+                i += off;
+                match bytes.get(i + 1) {
+                    None => return false,
+                    // A run of fill bytes: look again from the last one.
+                    Some(0xFF) => i += 1,
+                    Some(0x00 | 0xD0..=0xD7) => i += 2,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

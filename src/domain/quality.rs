@@ -112,14 +112,8 @@ pub struct QualityReport {
 
 /// Decode `bytes` under `limits` and compute every hint.
 pub fn analyze(bytes: &[u8], limits: DecodeLimits) -> Result<QualityReport, DecodeError> {
+    // decode_limited also refuses truncated JPEGs (see jpeg_is_complete).
     let decoded = decode_limited(bytes, limits)?;
-    // The JPEG decoder pads a truncated scan with gray instead of failing;
-    // an upload cut off mid-transfer must be refused, not hinted.
-    if decoded.probe.format == Format::Jpeg && !jpeg_is_complete(bytes) {
-        return Err(DecodeError::Corrupt(
-            "truncated JPEG (no end-of-image marker)".into(),
-        ));
-    }
     let probe = decoded.probe;
     let work = working_copy(&decoded.image);
 
@@ -150,60 +144,6 @@ pub fn hamming(a: u64, b: u64) -> u32 {
 /// slightly cropped or brightness-shifted copy).
 pub fn is_near_duplicate(a: u64, b: u64) -> bool {
     hamming(a, b) <= NEAR_DUPLICATE_MAX_DISTANCE
-}
-
-/// Walk the JPEG marker segments and entropy-coded scans to the EOI marker.
-/// A plain search for `FF D9` is not enough: an EXIF thumbnail carries its
-/// own EOI inside APP1, so a truncated camera photo would still contain one.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let mut i = 2; // past SOI
-    loop {
-        // A marker: one or more 0xFF fill bytes, then the code.
-        if bytes.get(i) != Some(&0xFF) {
-            return false;
-        }
-        while bytes.get(i) == Some(&0xFF) {
-            i += 1;
-        }
-        let Some(&code) = bytes.get(i) else {
-            return false;
-        };
-        i += 1;
-        match code {
-            0xD9 => return true,
-            // Stand-alone markers: no length.
-            0x01 | 0xD0..=0xD8 => continue,
-            _ => {}
-        }
-        let Some(len) = bytes.get(i..i + 2) else {
-            return false;
-        };
-        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-        if len < 2 {
-            return false;
-        }
-        i += len;
-        if code == 0xDA {
-            // Entropy-coded data runs to the next marker other than a
-            // stuffed 0xFF00 or a restart marker.
-            loop {
-                let Some(off) = bytes
-                    .get(i..)
-                    .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-                else {
-                    return false;
-                };
-                i += off;
-                match bytes.get(i + 1) {
-                    None => return false,
-                    // A run of fill bytes: look again from the last one.
-                    Some(0xFF) => i += 1,
-                    Some(0x00 | 0xD0..=0xD7) => i += 2,
-                    Some(_) => break,
-                }
-            }
-        }
-    }
 }
 
 /// A grayscale image as `f32` luma 0..255, row-major.
