@@ -695,3 +695,87 @@ fn render_image_errors_are_messages_with_exit_code() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "usage errors are clap's");
 }
+
+// -------------------------------------------------------------- detection
+
+/// A real pseudo-terminal; the test plays the terminal on the master side.
+fn pty_pair() -> (std::fs::File, std::fs::File) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().expect("utf8 name"))
+        .expect("open slave");
+    (std::fs::File::from(master), slave)
+}
+
+fn play_terminal(
+    mut master: std::fs::File,
+    answer: &'static [u8],
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !seen.windows(4).any(|w| w == b"\x1b[5n") {
+            match master.read(&mut buf) {
+                Ok(0) | Err(_) => return seen,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        if !answer.is_empty() {
+            let _ = master.write_all(answer);
+        }
+        // Keep the master open until the query side is done reading.
+        std::thread::sleep(Duration::from_millis(300));
+        seen
+    })
+}
+
+#[test]
+fn detection_reads_a_real_terminals_answers() {
+    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
+    use std::os::fd::AsFd;
+    let (master, slave) = pty_pair();
+    let term = play_terminal(
+        master,
+        b"\x1b_Gi=31;OK\x1b\\\x1b_Gi=32;OK\x1b\\\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;22c\x1b[6;18;9t\x1b[0n",
+    );
+    let caps = detect_on(
+        slave.as_fd(),
+        slave.as_fd(),
+        &EnvHints::default(),
+        &DetectOptions::default(),
+    );
+    let seen = term.join().expect("terminal thread");
+    assert!(seen.starts_with(b"\x1b_Gi=31"), "the query went out first");
+    assert_eq!(caps.protocol, Some(ProtocolKind::Kitty));
+    assert_eq!(caps.font_size, FontSize::new(9, 18));
+    assert!(caps.kitty_zlib);
+    assert_eq!(caps.terminal.as_deref(), Some("kitty(0.35.2)"));
+    assert_eq!(
+        caps.reason.en,
+        "kitty graphics (terminal answered the query)"
+    );
+}
+
+#[test]
+fn detection_of_a_silent_terminal_ends_at_the_deadline() {
+    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
+    use std::os::fd::AsFd;
+    let (master, slave) = pty_pair();
+    let term = play_terminal(master, b"");
+    let opts = DetectOptions {
+        timeout: Duration::from_millis(200),
+        ..DetectOptions::default()
+    };
+    let caps = detect_on(slave.as_fd(), slave.as_fd(), &EnvHints::default(), &opts);
+    assert_eq!(caps.protocol, Some(ProtocolKind::Halfblocks));
+    assert_eq!(caps.reason.zh, "半块字符 (终端未应答查询)");
+    drop(slave);
+    term.join().expect("terminal thread");
+}

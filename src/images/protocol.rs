@@ -524,9 +524,10 @@ impl Widget for ImageWidget<'_> {
         }
 
         let place = r.placement(area);
-        if prev != Some(Shown::Image(r.key())) && prev.is_some() {
+        if paints_over && prev != Some(Shown::Image(r.key())) && prev.is_some() {
             // The previous picture may have covered cells this one does not.
-            force_rewrite(area, buf, paints_over.then_some(place));
+            // (Kitty and half-block pictures are cells ratatui diffs itself.)
+            force_rewrite(area, buf, Some(place));
         }
         s.shown.insert(area, Shown::Image(r.key()));
 

@@ -268,11 +268,16 @@ pub fn jpeg_within(img: &RgbImage, limit: usize) -> Vec<u8> {
 
 /// The document scan as uploaded: a JPEG under the 200 KB upload limit.
 pub fn scan_jpeg() -> Vec<u8> {
-    jpeg_within(&scan_image(), 200 * 1024)
+    // Generating and fitting the JPEG takes a while unoptimised: once.
+    static SCAN: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SCAN.get_or_init(|| jpeg_within(&scan_image(), 200 * 1024))
+        .clone()
 }
 
 pub fn id_card_jpeg() -> Vec<u8> {
-    jpeg_within(&id_card_image(), 200 * 1024)
+    static CARD: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    CARD.get_or_init(|| jpeg_within(&id_card_image(), 200 * 1024))
+        .clone()
 }
 
 pub fn png(img: &RgbImage) -> Vec<u8> {
