@@ -111,15 +111,21 @@ for f in $FILES; do
         # Sixel quality on identical pixels.
         $BIN render-image "$f" --protocol kitty --cells "$c" --font-size $FONT >"$TMP/k.out"
         read -r cw chh < <(python3 "$TOOLS" kitty-canvas "$TMP/k.out" "$TMP/canvas.ppm")
-        python3 "$TOOLS" ppm-to-png "$TMP/canvas.ppm" "$TMP/canvas.png"
         $BIN render-image "$f" --protocol sixel --cells "$c" --font-size $FONT >"$TMP/ours.out"
         python3 "$TOOLS" dcs "$TMP/ours.out" "$TMP/ours.six"
-        chafa -f sixel -s "$((cw / 10))x$((chh / 20))" --scale 1 "$TMP/canvas.png" 2>"$SHENHE_PTY" >"$TMP/chafa.out"
+        python3 "$TOOLS" crop60 "$TMP/canvas.ppm" "$TMP/canvas60.ppm" "$TMP/canvas60.png"
+        h60=$((chh - chh % 60))
+        chafa -f sixel -s "$((cw / 10))x$((h60 / 20))" --scale 1 "$TMP/canvas60.png" 2>"$SHENHE_PTY" >"$TMP/chafa.out"
         python3 "$TOOLS" dcs "$TMP/chafa.out" "$TMP/chafa.six"
         sixel2png -i "$TMP/ours.six" -o "$TMP/ours.png"
         sixel2png -i "$TMP/chafa.six" -o "$TMP/chafa.png"
-        echo "  sixel PSNR against the ${cw}x${chh} canvas (decoded by sixel2png)"
-        printf '    shenhe %s dB  (%d bytes)\n' "$(python3 "$TOOLS" psnr "$TMP/ours.png" "$TMP/canvas.ppm")" "$(wc -c <"$TMP/ours.six")"
-        printf '    chafa  %s dB  (%d bytes)\n' "$(python3 "$TOOLS" psnr "$TMP/chafa.png" "$TMP/canvas.ppm")" "$(wc -c <"$TMP/chafa.six")"
+        echo "  sixel PSNR against the ${cw}x${chh} canvas (decoded by sixel2png; chafa given its top ${cw}x${h60})"
+        printf '    shenhe %s dB whole, %s dB on the top %sx%s  (%d bytes)\n' \
+            "$(python3 "$TOOLS" psnr "$TMP/ours.png" "$TMP/canvas.ppm")" \
+            "$(python3 "$TOOLS" psnr "$TMP/ours.png" "$TMP/canvas.ppm" 0 0 "$cw" "$h60")" "$cw" "$h60" \
+            "$(wc -c <"$TMP/ours.six")"
+        printf '    chafa  %s dB on the top %sx%s  (%d bytes)\n' \
+            "$(python3 "$TOOLS" psnr "$TMP/chafa.png" "$TMP/canvas60.ppm" || echo n/a)" "$cw" "$h60" \
+            "$(wc -c <"$TMP/chafa.six")"
     done
 done

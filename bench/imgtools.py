@@ -8,6 +8,7 @@
                              render-image --protocol kitty): exactly what the
                              encoders were given
   ppm-to-png IN.ppm OUT.png
+  crop60 IN.ppm OUT.ppm OUT.png  crop to a multiple of 60 rows (cells and bands)
   dcs IN OUT                 the first DCS ... ST (the sixel) of a stream
   psnr A B [X Y W H]         PSNR in dB (PNG or PPM) over all or a window
   time N -- CMD...           median wall time of N runs in ms (no hyperfine)
@@ -209,6 +210,13 @@ def main(argv):
     elif cmd == "ppm-to-png":
         w, h, rgb = read_ppm(args[0])
         write_png(args[1], w, h, rgb)
+    elif cmd == "crop60":
+        # chafa draws whole cells (20 px) and whole sixel bands (6 px): give
+        # it a canvas that is both, so both sides compare like with like.
+        w, h, rgb = read_ppm(args[0])
+        h6 = max(60, h - h % 60)
+        write_ppm(args[1], w, h6, rgb[: w * h6 * 3])
+        write_png(args[2], w, h6, rgb[: w * h6 * 3])
     elif cmd == "dcs":
         dcs(*args)
     elif cmd == "psnr":

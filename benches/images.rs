@@ -91,5 +91,50 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pipeline_per_protocol, stages);
+/// A request whose preview is cached (prefetch warm): from `request` to
+/// the event on the channel, through the worker task.
+fn warm_request(c: &mut Criterion) {
+    use shenhe::images::{ContentHash, ImageRequest, ImageWorker, WorkerConfig};
+    use std::sync::Arc;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let bytes: Arc<[u8]> = scan().into();
+    let req = ImageRequest {
+        sha256: ContentHash::of(&bytes),
+        bytes,
+        area: Size::new(60, 30),
+        view: ViewState::fit(),
+    };
+    let mut g = c.benchmark_group("worker");
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    for p in ProtocolKind::ALL {
+        let (worker, mut events) = rt.block_on(async {
+            let (w, mut ev) = ImageWorker::spawn(
+                RenderTarget::new(p, FontSize::new(10, 20)),
+                TerminalImages::new(false),
+                WorkerConfig::default(),
+            );
+            w.request(req.clone());
+            ev.recv().await.expect("first render");
+            (w, ev)
+        });
+        g.bench_function(BenchmarkId::new("warm_request", p.as_str()), |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    worker.request(req.clone());
+                    events.recv().await.expect("event")
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, pipeline_per_protocol, stages, warm_request);
 criterion_main!(benches);
