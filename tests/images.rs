@@ -779,3 +779,35 @@ fn detection_of_a_silent_terminal_ends_at_the_deadline() {
     drop(slave);
     term.join().expect("terminal thread");
 }
+
+#[test]
+fn detection_inside_tmux_waits_for_the_outer_kitty_answer_only_until_the_deadline() {
+    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
+    use std::os::fd::AsFd;
+    let (master, slave) = pty_pair();
+    // tmux answers its own queries at once; the outer terminal never does.
+    let term = play_terminal(
+        master,
+        b"\x1bP>|tmux 3.4\x1b\\\x1b[?1;2;4c\x1b[6;20;10t\x1b[0n",
+    );
+    let env = EnvHints {
+        tmux: true,
+        kitty_window_id: true,
+        ..EnvHints::default()
+    };
+    let opts = DetectOptions {
+        timeout: Duration::from_millis(250),
+        ..DetectOptions::default()
+    };
+    let caps = detect_on(slave.as_fd(), slave.as_fd(), &env, &opts);
+    let seen = term.join().expect("terminal thread");
+    assert!(
+        seen.starts_with(b"\x1bPtmux;\x1b\x1b_Gi=31"),
+        "kitty query wrapped for tmux"
+    );
+    // No kitty answer: tmux's own sixel is used, unwrapped.
+    assert_eq!(caps.protocol, Some(ProtocolKind::Sixel));
+    assert!(caps.tmux && caps.tmux_sixel);
+    assert!(!caps.target().expect("target").tmux);
+    assert!(caps.reason.zh.contains("tmux"));
+}
