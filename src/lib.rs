@@ -6,4 +6,5 @@ pub mod api;
 pub mod assets;
 pub mod cli;
 pub mod domain;
+pub mod images;
 pub mod outbox;
