@@ -3,5 +3,9 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod app;
 pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod tui;
+pub mod ui;

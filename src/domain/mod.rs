@@ -9,3 +9,4 @@ pub mod imaging;
 pub mod reason;
 pub mod review;
 pub mod rules;
+pub mod text;
