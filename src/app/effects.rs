@@ -62,6 +62,8 @@ pub struct Effects {
     /// None: do not store tokens (demo, SHENHE_TOKEN).
     data_dir: Option<PathBuf>,
     events: Option<JoinHandle<()>>,
+    /// Releases still running, awaited (briefly) before exit.
+    releases: Vec<JoinHandle<()>>,
 }
 
 impl Effects {
@@ -71,6 +73,7 @@ impl Effects {
             tx,
             data_dir,
             events: None,
+            releases: Vec::new(),
         }
     }
 
@@ -146,12 +149,14 @@ impl Effects {
                     result: c.claim(id, &idem).await,
                 })
             }),
-            Effect::Release { id } => self.spawn(async move {
-                if let Err(e) = c.release(id).await {
-                    tracing::info!("release {id}: {e}");
-                }
-                None
-            }),
+            Effect::Release { id } => {
+                self.releases.retain(|h| !h.is_finished());
+                self.releases.push(tokio::spawn(async move {
+                    if let Err(e) = c.release(id).await {
+                        tracing::info!("release {id}: {e}");
+                    }
+                }));
+            }
             Effect::Reveal { id, idem } => self.spawn(async move {
                 Some(Action::RevealDone {
                     id,
@@ -188,16 +193,11 @@ impl Effects {
         true
     }
 
-    /// Release claims before exit, waiting a little (the claim would expire
-    /// by itself anyway; this just frees the candidate sooner).
-    pub async fn release_now(&self, ids: &[i64]) {
-        for id in ids {
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_millis(1500),
-                self.client.release(*id),
-            )
-            .await;
-        }
+    /// Before exit: let claim releases finish, briefly (a claim would
+    /// expire by itself; this just frees the candidate sooner).
+    pub async fn shutdown(&mut self) {
+        let all = futures::future::join_all(self.releases.drain(..));
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1500), all).await;
     }
 }
 
