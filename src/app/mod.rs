@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod effects;
+pub mod fixtures;
 pub mod keys;
 pub mod state;
 pub mod update;

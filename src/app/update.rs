@@ -259,10 +259,11 @@ fn input_key(s: &mut State, mut i: Input, k: KeyAction) -> Vec<Effect> {
         KeyAction::NextField => match i.kind {
             InputKind::Feedback => {
                 use crate::domain::audit::FeedbackChannel as F;
+                // The order the form shows them in.
                 i.channel = match i.channel {
-                    F::System => F::Sms,
-                    F::Sms => F::Phone,
-                    F::Phone => F::System,
+                    F::Phone => F::Sms,
+                    F::Sms => F::System,
+                    F::System => F::Phone,
                 };
             }
             InputKind::Palette => {
