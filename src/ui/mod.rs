@@ -124,8 +124,9 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
         Screen::Queue | Screen::Login => queue::full(f, s, theme, body),
         Screen::Candidate => {
             if body.width >= 100 {
+                let list = if body.width >= 110 { 34 } else { 30 };
                 let [left, right] =
-                    Layout::horizontal([Constraint::Length(30), Constraint::Min(40)]).areas(body);
+                    Layout::horizontal([Constraint::Length(list), Constraint::Min(40)]).areas(body);
                 queue::compact(f, s, theme, left);
                 candidate::draw(f, s, theme, right, images);
             } else {
@@ -154,12 +155,13 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
 
 /// Left-aligned `left`, right-aligned `right` (which wins when narrow).
 fn two_sided(f: &mut Frame, area: Rect, left: Line, right: Line) {
-    f.render_widget(Paragraph::new(left), area);
     let rw = u16::try_from(right.width())
         .unwrap_or(area.width)
         .min(area.width);
+    // A column between them, so the two never run together.
+    let lw = area.width.saturating_sub(rw + 1);
+    f.render_widget(Paragraph::new(left), Rect::new(area.x, area.y, lw, 1));
     let r = Rect::new(area.x + area.width - rw, area.y, rw, 1);
-    f.render_widget(ratatui::widgets::Clear, r);
     f.render_widget(Paragraph::new(right), r);
 }
 

@@ -119,7 +119,7 @@ pub fn confirm(f: &mut Frame, s: &State, c: &ConfirmReject, t: &Theme, screen: R
 pub fn help(f: &mut Frame, s: &State, scroll: u16, t: &Theme, screen: Rect) {
     let lang = s.lang;
     let mode = s.base_mode();
-    let area = centered(screen, 76, screen.height.saturating_sub(2));
+    let area = centered(screen, 100, screen.height.saturating_sub(2));
     let inner = frame_popup(f, t, area, tr(lang, T::Help).to_string());
     let mut lines = Vec::new();
     // Only what works here, with the keys bound now (config included).
@@ -134,11 +134,15 @@ pub fn help(f: &mut Frame, s: &State, scroll: u16, t: &Theme, screen: Rect) {
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
         let keys = fit(&keys.join(" "), 16);
         let pad = " ".repeat(16usize.saturating_sub(keys.width()));
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             Span::styled(format!(" {keys}{pad} "), t.key),
             Span::styled(i18n::command(lang, *c).1, t.base),
-            Span::styled(format!("  :{}", c.name()), t.dim),
-        ]));
+        ];
+        // The palette name only where there is room for it.
+        if inner.width >= 90 {
+            spans.push(Span::styled(format!("  :{}", c.name()), t.dim));
+        }
+        lines.push(Line::from(spans));
     }
     if mode == Mode::Candidate {
         lines.push(Line::default());

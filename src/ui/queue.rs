@@ -140,7 +140,7 @@ pub fn compact(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             "{}{} {} {} {}",
             if here { "▶ " } else { "  " },
             pad(&clean(&r.name), 8),
-            pad(&clean(&r.exam_category), 8),
+            pad(&clean(&r.exam_category), if w >= 32 { 12 } else { 8 }),
             pad(&i18n::age(s.lang, r.updated_at, s.now), 5),
             holder,
         );
