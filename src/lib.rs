@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod server;
 pub mod tui;
 pub mod ui;

@@ -11,6 +11,18 @@ fn main() -> ExitCode {
     match cli.command {
         None => console(&cli),
         Some(Command::Demo(ref args)) => demo(&cli, args.clone()),
+        Some(Command::Serve(args)) => {
+            let Some(rt) = runtime() else {
+                return ExitCode::FAILURE;
+            };
+            match rt.block_on(shenhe::server::serve(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("shenhe serve: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some(ref other) => {
             eprintln!("shenhe: {other:?} is not built yet");
             ExitCode::from(2)
@@ -94,10 +106,71 @@ fn console(cli: &Cli) -> ExitCode {
     })))
 }
 
+#[derive(Debug, thiserror::Error)]
+enum DemoError {
+    #[error("cannot make a temporary folder: {0}")]
+    Temp(#[from] std::io::Error),
+    #[error("the demo server did not start: {0}")]
+    Server(#[from] shenhe::server::ServerError),
+    #[error("cannot log in as the demo reviewer: {0}")]
+    Login(#[from] shenhe::api::error::ApiError),
+    #[error(transparent)]
+    Tui(#[from] tui::TuiError),
+}
+
+/// The reference server in-process, seeded, and the console logged in as
+/// the demo site reviewer `nanjing`.
 fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
     let data_dir = config::data_dir();
     init_logging(data_dir.as_deref());
-    let _ = (cli, args);
-    eprintln!("shenhe demo: the reference server is not merged into this build yet");
-    ExitCode::from(2)
+    let (cfg, cfg_err) = config::load(cli.config.as_deref());
+    let Some(rt) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let run = async move {
+        // A fresh database unless --db; the folder goes when we do.
+        let tmp = tempfile::Builder::new().prefix("shenhe-demo-").tempdir()?;
+        let db = args
+            .db
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("demo.db"));
+        let today = chrono::Local::now().date_naive();
+        let server = shenhe::server::start(shenhe::server::ServerConfig {
+            listen: args.listen,
+            db,
+            demo: Some(args.candidates),
+            window: shenhe::domain::rules::ReviewWindow::around(today),
+            tls: None,
+        })
+        .await?;
+        tracing::info!("demo server at {}", server.base_url);
+        let client = shenhe::api::client::Client::new(
+            &server.base_url,
+            None,
+            shenhe::api::client::Timeouts::default(),
+        )?;
+        let session = client.login("nanjing", "demo").await?;
+        let result = tui::run(tui::RunOptions {
+            config: cfg,
+            config_error: cfg_err,
+            server: server.base_url.clone(),
+            token: Some(session.token),
+            // The demo's token is for a throwaway server: never stored.
+            remember_token: false,
+            data_dir,
+        })
+        .await;
+        if let Err(e) = server.shutdown().await {
+            tracing::warn!("demo server shutdown: {e}");
+        }
+        drop(tmp);
+        result.map_err(DemoError::from)
+    };
+    match rt.block_on(run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shenhe demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

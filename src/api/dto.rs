@@ -267,6 +267,7 @@ pub struct LockRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnlockRequest {
     /// Image reason codes, at least one.
+    #[serde(default)]
     pub reasons: Vec<String>,
     pub note: Option<String>,
     pub expected_version: Option<i64>,
@@ -491,6 +492,9 @@ pub struct CandidateImageDto {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub note: Option<String>,
+    /// 已锁定 / 未锁定: `lock` in the words of the registration system.
+    #[serde(default)]
+    pub lock_zh: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
