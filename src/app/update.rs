@@ -1681,7 +1681,11 @@ fn stream(s: &mut State, ev: StreamEvent) -> Vec<Effect> {
                         r.site_review = ev.site_review;
                         r.district_review = ev.district_review;
                         r.version = ev.version;
-                        r.updated_at = ev.at;
+                        // Age is "since the candidate's last change": a
+                        // claim is not a change.
+                        if !matches!(ev.action.as_str(), "claim" | "release") {
+                            r.updated_at = ev.at;
+                        }
                         r.claim = ev.claim.clone().map(|mut c| {
                             c.mine = s
                                 .session

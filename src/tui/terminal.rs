@@ -45,12 +45,21 @@ pub fn restore() {
     let _ = out.flush();
 }
 
+/// A fresh terminal over a cleared screen. Not `Terminal::clear`: that
+/// asks the terminal where its cursor is, a round trip a slow SSH link
+/// pays for and some terminals never answer.
+fn fresh() -> io::Result<Term> {
+    execute!(
+        io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    Terminal::new(CrosstermBackend::new(io::stdout()))
+}
+
 pub fn init() -> io::Result<Term> {
     install_panic_hook();
     enter()?;
-    let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    t.clear()?;
-    Ok(t)
+    fresh()
 }
 
 fn install_panic_hook() {
@@ -73,6 +82,8 @@ pub fn suspend(t: &mut Term) -> io::Result<()> {
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGTSTP);
     }
     enter()?;
-    // The screen is whatever the shell left: redraw all of it.
-    t.clear()
+    // The screen is whatever the shell left: redraw all of it (a new
+    // Terminal has no previous frame to diff against).
+    *t = fresh()?;
+    Ok(())
 }
