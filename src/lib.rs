@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod images;
 pub mod server;
 pub mod tui;
 pub mod ui;

@@ -23,6 +23,15 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::RenderImage(a)) => {
+            match shenhe::images::command::run(&a, cli.low_bandwidth) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("shenhe render-image: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Some(ref other) => {
             eprintln!("shenhe: {other:?} is not built yet");
             ExitCode::from(2)

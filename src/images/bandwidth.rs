@@ -1,0 +1,124 @@
+//! Bytes written to the terminal: a counting writer for the console's
+//! backend (real numbers per navigation step), and `draw_bytes` to produce
+//! exactly what ratatui's crossterm backend would write for one frame.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Rect, Size};
+
+/// A shared byte counter. Clone it into a [`CountingWriter`]; read it from
+/// the UI (e.g. "bytes this step" in the status bar).
+#[derive(Debug, Clone, Default)]
+pub struct ByteMeter(Arc<AtomicU64>);
+
+impl ByteMeter {
+    pub fn new() -> Self {
+        ByteMeter::default()
+    }
+
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Bytes counted since the start.
+    pub fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Bytes counted since `mark` (an earlier `total()`).
+    pub fn since(&self, mark: u64) -> u64 {
+        self.total().saturating_sub(mark)
+    }
+}
+
+/// Wraps the terminal's writer and counts every byte that reaches it.
+#[derive(Debug)]
+pub struct CountingWriter<W> {
+    inner: W,
+    meter: ByteMeter,
+}
+
+impl<W: Write> CountingWriter<W> {
+    pub fn new(inner: W, meter: ByteMeter) -> Self {
+        CountingWriter { inner, meter }
+    }
+
+    pub fn meter(&self) -> &ByteMeter {
+        &self.meter
+    }
+
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.meter.add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The bytes ratatui's crossterm backend writes to turn `prev` into `next`
+/// (same size): what one frame costs on the wire.
+pub fn frame_bytes(prev: &Buffer, next: &Buffer) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut backend = CrosstermBackend::new(&mut out);
+        let updates = prev.diff(next);
+        backend.draw(updates.into_iter())?;
+        Backend::flush(&mut backend)?;
+    }
+    Ok(out)
+}
+
+/// Render with `draw` into a fresh `size` screen and return the bytes of
+/// that frame as the console would write them onto a blank screen.
+pub fn draw_bytes(size: Size, draw: impl FnOnce(Rect, &mut Buffer)) -> io::Result<Vec<u8>> {
+    let area = Rect::new(0, 0, size.width, size.height);
+    let prev = Buffer::empty(area);
+    let mut next = Buffer::empty(area);
+    draw(area, &mut next);
+    frame_bytes(&prev, &next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::{Color, Style};
+
+    #[test]
+    fn counting_writer_counts() {
+        let meter = ByteMeter::new();
+        let mut w = CountingWriter::new(Vec::new(), meter.clone());
+        w.write_all(b"hello").expect("write");
+        let mark = meter.total();
+        w.write_all(b", world").expect("write");
+        assert_eq!(meter.total(), 12);
+        assert_eq!(meter.since(mark), 7);
+        assert_eq!(w.into_inner(), b"hello, world");
+    }
+
+    #[test]
+    fn unchanged_frame_costs_nothing_but_a_reset() {
+        let area = Rect::new(0, 0, 4, 2);
+        let mut a = Buffer::empty(area);
+        a.set_string(0, 0, "ab", Style::default().fg(Color::Red));
+        let same = frame_bytes(&a, &a.clone()).expect("diff");
+        let fresh = draw_bytes(Size::new(4, 2), |_, b| {
+            b.set_string(0, 0, "ab", Style::default().fg(Color::Red))
+        })
+        .expect("draw");
+        assert!(same.len() < fresh.len());
+        assert!(String::from_utf8_lossy(&fresh).contains("ab"));
+    }
+}

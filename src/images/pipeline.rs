@@ -1,0 +1,248 @@
+//! bytes → `decode_limited` (EXIF orientation applied) → view rotation and
+//! crop → smoothing resize to exactly the pane's pixels → protocol encoding.
+//!
+//! Synchronous and pure CPU work: the worker runs it in `spawn_blocking`, the
+//! `render-image` command and the benchmarks call it directly.
+
+use std::hash::{Hash, Hasher};
+
+use image::{DynamicImage, RgbImage};
+use ratatui::layout::Size;
+
+use super::view::{Geometry, ViewGeometry, ViewState};
+use super::{ContentHash, FontSize, ImageError, ProtocolKind, protocol, resize};
+use crate::domain::imaging::{DecodeLimits, decode_limited};
+
+/// Linear resolution factor for pixel protocols in low-bandwidth mode
+/// (a quarter of the pixels).
+pub const LOW_BANDWIDTH_SCALE: f64 = 0.5;
+
+/// Channel step for half-block colours (see [`resize::posterize`]): 8 keeps
+/// 32 levels a channel, invisible at cell resolution, and roughly halves the
+/// colour changes on a scan.
+pub const HALFBLOCK_COLOUR_STEP: u8 = 8;
+
+/// How the terminal draws: everything the encoders need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RenderTarget {
+    pub protocol: ProtocolKind,
+    pub font: FontSize,
+    /// Wrap escape sequences for tmux passthrough.
+    pub tmux: bool,
+    /// The terminal inflates kitty `o=z` payloads.
+    pub kitty_zlib: bool,
+    /// Fill for the sub-cell margins around a picture.
+    pub background: [u8; 3],
+    pub low_bandwidth: bool,
+}
+
+impl RenderTarget {
+    pub fn new(protocol: ProtocolKind, font: FontSize) -> Self {
+        RenderTarget {
+            protocol,
+            font,
+            tmux: false,
+            kitty_zlib: true,
+            background: [0, 0, 0],
+            low_bandwidth: false,
+        }
+    }
+}
+
+/// An upright, 8-bit RGB source (alpha flattened onto white paper).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub rgb: RgbImage,
+}
+
+impl Source {
+    pub fn size(&self) -> (u32, u32) {
+        self.rgb.dimensions()
+    }
+
+    /// Bytes held, for the cache budget.
+    pub fn weight(&self) -> usize {
+        self.rgb.as_raw().len()
+    }
+}
+
+/// Decode untrusted bytes under `limits`, orientation applied.
+pub fn decode_source(bytes: &[u8], limits: DecodeLimits) -> Result<Source, ImageError> {
+    let decoded = decode_limited(bytes, limits)?;
+    Ok(Source {
+        rgb: flatten(decoded.image),
+    })
+}
+
+/// To RGB8; transparency becomes white, the paper a document is on.
+fn flatten(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (o, p) in out.pixels_mut().zip(rgba.pixels()) {
+        let a = u16::from(p[3]);
+        for c in 0..3 {
+            let v = (u16::from(p[c]) * a + 255 * (255 - a) + 127) / 255;
+            o[c] = v as u8;
+        }
+    }
+    out
+}
+
+/// Where a picture goes: the cells it covers inside the requested area, the
+/// canvas (pixels the encoder receives) and where the view's output sits on
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    pub protocol: ProtocolKind,
+    /// The area requested, in cells.
+    pub area: Size,
+    /// The cells the picture covers (centred in `area` when drawn).
+    pub cells: Size,
+    /// Pixels handed to the encoder.
+    pub canvas: (u32, u32),
+    /// The view's crop and output size.
+    pub view: ViewGeometry,
+    /// Top-left of the output on the canvas.
+    pub at: (u32, u32),
+}
+
+/// Compute the layout for an upright source of `source` pixels (before the
+/// view's rotation, which `view` applies).
+pub fn layout(
+    source: (u32, u32),
+    area: Size,
+    view: &ViewState,
+    target: &RenderTarget,
+) -> Result<Layout, ImageError> {
+    if area.width == 0 || area.height == 0 {
+        return Err(ImageError::EmptyArea);
+    }
+    let (pw, ph) = target.protocol.pixels_per_cell(target.font);
+    let (pw, ph) = (pw.max(1), ph.max(1));
+    let low = target.low_bandwidth && target.protocol != ProtocolKind::Halfblocks;
+    // Kitty scales a placement to its cells, so fewer pixels cover the same
+    // cells; sixel and iTerm2 draw pixels 1:1, so they get a smaller area.
+    let (cell_scale, area_scale) = match (low, target.protocol) {
+        (true, ProtocolKind::Kitty) => (LOW_BANDWIDTH_SCALE, 1.0),
+        (true, _) => (1.0, LOW_BANDWIDTH_SCALE),
+        (false, _) => (1.0, 1.0),
+    };
+    let area_px = (
+        ((f64::from(u32::from(area.width) * pw) * area_scale) as u32).max(1),
+        ((f64::from(u32::from(area.height) * ph) * area_scale) as u32).max(1),
+    );
+    let vg = view.compute(Geometry {
+        image: source,
+        area_px,
+    });
+    if vg.out.0 == 0 || vg.out.1 == 0 {
+        return Err(ImageError::EmptyArea);
+    }
+    let cells = Size::new(
+        (vg.out.0.div_ceil(pw) as u16).clamp(1, area.width),
+        (vg.out.1.div_ceil(ph) as u16).clamp(1, area.height),
+    );
+    let full = (u32::from(cells.width) * pw, u32::from(cells.height) * ph);
+    let (canvas, out, scaled_vg) = if cell_scale < 1.0 {
+        let canvas = (
+            ((f64::from(full.0) * cell_scale).round() as u32).max(1),
+            ((f64::from(full.1) * cell_scale).round() as u32).max(1),
+        );
+        let out = (
+            ((f64::from(vg.out.0) * cell_scale).round() as u32).clamp(1, canvas.0),
+            ((f64::from(vg.out.1) * cell_scale).round() as u32).clamp(1, canvas.1),
+        );
+        (
+            canvas,
+            out,
+            ViewGeometry {
+                out,
+                scale: vg.scale * cell_scale,
+                ..vg
+            },
+        )
+    } else {
+        (full, vg.out, vg)
+    };
+    Ok(Layout {
+        protocol: target.protocol,
+        area,
+        cells,
+        canvas,
+        view: scaled_vg,
+        at: ((canvas.0 - out.0) / 2, (canvas.1 - out.1) / 2),
+    })
+}
+
+/// Crop, resize and place the picture on its canvas.
+pub fn rasterize(
+    rotated: &RgbImage,
+    l: &Layout,
+    target: &RenderTarget,
+) -> Result<RgbImage, ImageError> {
+    let out = resize::resize_crop(rotated, l.view.crop, l.view.out)?;
+    let mut canvas = resize::place_on_canvas(&out, l.canvas, l.at, target.background);
+    if l.protocol == ProtocolKind::Halfblocks {
+        resize::posterize(&mut canvas, HALFBLOCK_COLOUR_STEP);
+    }
+    Ok(canvas)
+}
+
+/// The cache key of an encoded preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EncodedKey {
+    pub sha256: ContentHash,
+    pub area: (u16, u16),
+    pub view: ViewState,
+    pub target: RenderTarget,
+}
+
+impl EncodedKey {
+    pub fn new(sha256: ContentHash, area: Size, view: ViewState, target: RenderTarget) -> Self {
+        EncodedKey {
+            sha256,
+            area: (area.width, area.height),
+            view,
+            target,
+        }
+    }
+
+    /// A stable number for this key (kitty image ids).
+    pub fn stable_hash(&self) -> u64 {
+        // DefaultHasher::new() uses fixed keys: the same key gives the same
+        // number in every run of this build.
+        let mut h = std::hash::DefaultHasher::new();
+        self.hash(&mut h);
+        h.finish() ^ self.sha256.prefix_u64()
+    }
+}
+
+/// Encode a rotated source for `area` and `view`: the CPU part after decode.
+pub fn render_source(
+    rotated: &RgbImage,
+    source_size: (u32, u32),
+    key: &EncodedKey,
+) -> Result<super::Rendered, ImageError> {
+    let area = Size::new(key.area.0, key.area.1);
+    let l = layout(source_size, area, &key.view, &key.target)?;
+    let canvas = rasterize(rotated, &l, &key.target)?;
+    protocol::encode(canvas, &l, &key.target, key.stable_hash(), source_size)
+}
+
+/// The whole pipeline without caches: decode, orient, view, resize, encode.
+pub fn render_bytes(
+    bytes: &[u8],
+    area: Size,
+    view: ViewState,
+    target: &RenderTarget,
+    limits: DecodeLimits,
+) -> Result<super::Rendered, ImageError> {
+    let source = decode_source(bytes, limits)?;
+    let rotated = resize::rotate(&source.rgb, view.rotation());
+    let key = EncodedKey::new(ContentHash::of(bytes), area, view, *target);
+    render_source(&rotated, source.size(), &key)
+}
