@@ -112,6 +112,7 @@ fn console(cli: &Cli) -> ExitCode {
         token,
         remember_token: remember,
         data_dir,
+        low_bandwidth: cli.low_bandwidth,
     })))
 }
 
@@ -167,6 +168,7 @@ fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
             // The demo's token is for a throwaway server: never stored.
             remember_token: false,
             data_dir,
+            low_bandwidth: cli.low_bandwidth,
         })
         .await;
         if let Err(e) = server.shutdown().await {

@@ -958,10 +958,12 @@ fn reveal_feedback_history_zoom_help() {
 
     cmd(&mut s, Command::Zoom);
     assert_eq!(s.mode(), Mode::Zoom);
+    cmd(&mut s, Command::PanLeft);
+    assert_eq!(s.zoom.pan_x, 0, "nothing to pan at fit");
     cmd(&mut s, Command::ZoomIn);
     cmd(&mut s, Command::Rotate);
     cmd(&mut s, Command::PanLeft);
-    assert_eq!(s.zoom.scale, 125);
+    assert_eq!(s.zoom.zoom, 1);
     assert_eq!(s.zoom.rotation, 1);
     assert_eq!(s.zoom.pan_x, -1);
     cmd(&mut s, Command::Back);

@@ -466,10 +466,13 @@ impl Stats {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The zoom view as the keys left it: steps, not pixels. The images engine
+/// replays them against the image and pane size (which only it knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ZoomView {
-    /// Percent of "fit".
-    pub scale: u16,
+    /// Zoom steps above "fit" (0 = the whole image).
+    pub zoom: u8,
+    /// Pan steps (a quarter of the visible width/height each).
     pub pan_x: i16,
     pub pan_y: i16,
     /// Quarter turns clockwise.
@@ -478,11 +481,13 @@ pub struct ZoomView {
 
 impl ZoomView {
     pub const FIT: ZoomView = ZoomView {
-        scale: 100,
+        zoom: 0,
         pan_x: 0,
         pan_y: 0,
         rotation: 0,
     };
+    /// As many steps as the images engine has (ZOOM_STEPS).
+    pub const MAX_ZOOM: u8 = 8;
 }
 
 #[derive(Debug, Clone, PartialEq)]

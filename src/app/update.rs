@@ -537,11 +537,16 @@ fn command(s: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::ZoomIn => {
-            s.zoom.scale = (s.zoom.scale + 25).min(800);
+            s.zoom.zoom = (s.zoom.zoom + 1).min(ZoomView::MAX_ZOOM);
             vec![]
         }
         Command::ZoomOut => {
-            s.zoom.scale = s.zoom.scale.saturating_sub(25).max(25);
+            s.zoom.zoom = s.zoom.zoom.saturating_sub(1);
+            if s.zoom.zoom == 0 {
+                // Back at "fit": the whole image, centred.
+                s.zoom.pan_x = 0;
+                s.zoom.pan_y = 0;
+            }
             vec![]
         }
         Command::Rotate => {
@@ -630,8 +635,11 @@ fn command(s: &mut State, c: Command) -> Vec<Effect> {
 }
 
 fn pan(s: &mut State, dx: i16, dy: i16) -> Vec<Effect> {
-    s.zoom.pan_x = s.zoom.pan_x.saturating_add(dx);
-    s.zoom.pan_y = s.zoom.pan_y.saturating_add(dy);
+    // At "fit" there is nothing to pan to.
+    if s.zoom.zoom > 0 {
+        s.zoom.pan_x = s.zoom.pan_x.saturating_add(dx).clamp(-64, 64);
+        s.zoom.pan_y = s.zoom.pan_y.saturating_add(dy).clamp(-64, 64);
+    }
     vec![]
 }
 

@@ -1,6 +1,7 @@
 //! The terminal side: init/restore, and the one tokio loop that selects
 //! over key events, the action channel, a tick and signals.
 
+pub mod images;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub struct RunOptions {
     /// Store tokens in `data_dir` after a login (not for SHENHE_TOKEN/demo).
     pub remember_token: bool,
     pub data_dir: Option<PathBuf>,
+    /// --low-bandwidth (or the config's low_bandwidth).
+    pub low_bandwidth: bool,
 }
 
 /// Map a crossterm key to ours; None for keys we never bind.
@@ -92,15 +95,28 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
         });
     }
     let theme = Theme::new(opts.config.theme, Theme::no_color_env());
-    let mut painter: Box<dyn ImagePainter> = Box::new(Placeholder {
-        lang: opts.config.lang,
-        off: opts.config.image_protocol == ImageProtocol::Off,
-    });
 
     #[cfg(unix)]
     let mut signals = Signals::new()?;
 
     let mut term = terminal::init()?;
+    // The one capability query: after entering the alternate screen, before
+    // anything reads events (the answers arrive on stdin).
+    let mut live = if opts.config.image_protocol == ImageProtocol::Off {
+        None
+    } else {
+        let caps = crate::images::detect(&crate::images::DetectOptions {
+            setting: protocol_setting(opts.config.image_protocol),
+            low_bandwidth: opts.low_bandwidth || opts.config.low_bandwidth,
+            timeout: Duration::from_millis(1000),
+        });
+        tracing::info!("images: {} ({:?})", caps.reason.en, caps.terminal);
+        images::LivePainter::new(opts.config.lang, caps, effects.client().clone())
+    };
+    let mut placeholder = Placeholder {
+        lang: opts.config.lang,
+        off: live.is_none(),
+    };
     let size = term.size()?;
     state.size = (size.width, size.height);
     for e in start(&mut state, opts.token.is_some()) {
@@ -113,8 +129,22 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     let mut last_draw = Instant::now() - FRAME;
     let result: Result<(), TuiError> = loop {
         if state.dirty && last_draw.elapsed() >= FRAME {
-            if let Err(e) = term.draw(|f| ui::draw(f, &state, &theme, painter.as_mut())) {
+            let drawn = term.draw(|f| {
+                let painter: &mut dyn ImagePainter = match live.as_mut() {
+                    Some(p) => p,
+                    None => &mut placeholder,
+                };
+                ui::draw(f, &state, &theme, painter)
+            });
+            if let Err(e) = drawn {
                 break Err(e.into());
+            }
+            if let (Some(p), Some(c)) = (live.as_mut(), state.cand.as_ref()) {
+                // The next images of this candidate, so `a` shows the next
+                // one at once.
+                let imgs = c.images();
+                let next: Vec<_> = imgs.iter().skip(c.image + 1).take(3).copied().collect();
+                p.prefetch(&next);
             }
             state.dirty = false;
             last_draw = Instant::now();
@@ -147,6 +177,15 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             Some(a) = rx.recv() => a,
             _ = tick.tick() => Action::Tick(Utc::now()),
             _ = tokio::time::sleep(redraw_in), if state.dirty => continue,
+            _ = async {
+                match live.as_mut() {
+                    Some(p) => p.next().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                state.dirty = true;
+                continue;
+            }
             sig = signals.recv() => {
                 tracing::info!("signal {sig}: leaving");
                 break Ok(());
@@ -197,5 +236,17 @@ impl Signals {
             _ = self.hup.recv() => "SIGHUP",
             _ = self.int.recv() => "SIGINT",
         }
+    }
+}
+
+fn protocol_setting(p: ImageProtocol) -> crate::images::ImageProtocolSetting {
+    use crate::images::ImageProtocolSetting as S;
+    match p {
+        ImageProtocol::Auto => S::Auto,
+        ImageProtocol::Kitty => S::Kitty,
+        ImageProtocol::Sixel => S::Sixel,
+        ImageProtocol::Iterm2 => S::Iterm2,
+        ImageProtocol::Halfblocks => S::Halfblocks,
+        ImageProtocol::Off => S::Off,
     }
 }

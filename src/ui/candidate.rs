@@ -281,7 +281,7 @@ fn image_pane(
     }
     let [banner, pic] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     f.render_widget(Paragraph::new(verdict_line(s.lang, img, t)), banner);
-    images.paint(f, pic, img, s.popup_open(), t);
+    images.paint(f, pic, img, None, s.popup_open(), t);
 }
 
 fn panel(f: &mut Frame, s: &State, d: &CandidateDetail, c: &CandidateView, t: &Theme, area: Rect) {
@@ -352,15 +352,18 @@ pub fn zoom(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn Im
     let Some(c) = &s.cand else { return };
     let imgs = c.images();
     let Some(img) = imgs.get(c.image) else { return };
+    let factor = crate::images::view::ZOOM_STEPS
+        .get(usize::from(s.zoom.zoom))
+        .copied()
+        .unwrap_or(1.0);
     let cap = format!(
-        "{}{}· {}% ",
+        "{}{}· ×{factor} ",
         caption(s.lang, img, c.image + 1, imgs.len()),
         if s.zoom.rotation > 0 {
             format!("· ↻{}° ", u16::from(s.zoom.rotation) * 90)
         } else {
             String::new()
         },
-        s.zoom.scale
     );
     let block = Block::bordered()
         .border_style(t.border)
@@ -376,5 +379,5 @@ pub fn zoom(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn Im
     f.render_widget(block, area);
     let [banner, pic] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
     f.render_widget(Paragraph::new(verdict_line(s.lang, img, t)), banner);
-    images.paint(f, pic, img, s.popup_open(), t);
+    images.paint(f, pic, img, Some(s.zoom), s.popup_open(), t);
 }

@@ -15,7 +15,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::api::dto::ImageDto;
 use crate::app::keys::{Command, Mode};
-use crate::app::state::{Conn, InputKind, Lang, Overlay, Screen, State, StatusKind, Tab};
+use crate::app::state::{Conn, InputKind, Lang, Overlay, Screen, State, StatusKind, Tab, ZoomView};
 use crate::domain::text::clean;
 
 pub use i18n::{T, tr};
@@ -24,8 +24,17 @@ pub use theme::Theme;
 /// Draws an image into the pane. The images engine implements this; tests
 /// and `image_protocol = "off"` use [`Placeholder`].
 pub trait ImagePainter {
+    /// `view`: the zoom view's steps, or None for "fit" in the pane.
     /// `hidden`: a popup is open (sixel/iTerm2 must not paint under it).
-    fn paint(&mut self, f: &mut Frame, area: Rect, image: &ImageDto, hidden: bool, theme: &Theme);
+    fn paint(
+        &mut self,
+        f: &mut Frame,
+        area: Rect,
+        image: &ImageDto,
+        view: Option<ZoomView>,
+        hidden: bool,
+        theme: &Theme,
+    );
 }
 
 /// A text stand-in for the image (snapshots, terminals without graphics).
@@ -35,7 +44,15 @@ pub struct Placeholder {
 }
 
 impl ImagePainter for Placeholder {
-    fn paint(&mut self, f: &mut Frame, area: Rect, image: &ImageDto, _hidden: bool, theme: &Theme) {
+    fn paint(
+        &mut self,
+        f: &mut Frame,
+        area: Rect,
+        image: &ImageDto,
+        _view: Option<ZoomView>,
+        _hidden: bool,
+        theme: &Theme,
+    ) {
         if area.height == 0 {
             return;
         }
@@ -296,7 +313,7 @@ fn hint_commands(mode: Mode) -> &'static [Command] {
             Zoom,
             Help,
         ],
-        Mode::Zoom => &[ZoomIn, ZoomOut, Rotate, Lock, Unlock, Zoom],
+        Mode::Zoom => &[ZoomIn, ZoomOut, Rotate, Lock, Unlock, Back],
         _ => &[],
     }
 }
