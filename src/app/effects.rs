@@ -264,3 +264,52 @@ async fn send(c: &Client, op: Op) -> Result<OpOk, crate::api::error::ApiError> {
             .map(|r| OpOk::Undo(Box::new(r))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_file_is_private_and_scoped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let now = chrono::Utc::now();
+        let t = StoredToken {
+            server: "http://a:1".into(),
+            token: "secret".into(),
+            expires_at: now + chrono::Duration::hours(1),
+        };
+        save_token(dir.path(), &t).expect("save");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(token_path(dir.path()))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now).as_deref(),
+            Some("secret")
+        );
+        // Another server's console does not get it; nor does anyone after expiry.
+        assert_eq!(load_token(dir.path(), "http://b:1", now), None);
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now + chrono::Duration::hours(2)),
+            None
+        );
+        // Saving again replaces it.
+        save_token(
+            dir.path(),
+            &StoredToken {
+                token: "new".into(),
+                ..t
+            },
+        )
+        .expect("save");
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now).as_deref(),
+            Some("new")
+        );
+    }
+}

@@ -239,11 +239,13 @@ fn login_key(s: &mut State, k: KeyAction) -> Vec<Effect> {
             }];
         }
         KeyAction::Cancel | KeyAction::Command(Command::Quit) => {
+            // Over a running session unsent work may be waiting: the same
+            // warning as q.
+            if s.relogin {
+                return quit(s);
+            }
             s.quit = true;
-            return release_current(s)
-                .into_iter()
-                .chain([Effect::Quit])
-                .collect();
+            return vec![Effect::Quit];
         }
         _ => {}
     }
