@@ -4,7 +4,6 @@
 //! exactly those decisions, in the audit log, under the reviewer's name.
 
 use std::io::{Read, Write};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -187,9 +186,8 @@ fn review_in_a_real_terminal_then_check_the_api() {
         t.contains("上传材料不符合要求或模糊不清")
     });
     screen.keys("1\r");
-    screen.wait_for("everything sent", |t| {
-        t.contains("审核待定 · u 撤销") && t.contains("⟳ 0 待发送")
-    });
+    screen.wait_for("the decision", |t| t.contains("审核待定 · u 撤销"));
+    screen.wait_for("everything sent", |t| t.contains("⟳ 0 待发送"));
     screen.keys("qq");
     let start = Instant::now();
     let status = loop {
@@ -276,5 +274,4 @@ fn review_in_a_real_terminal_then_check_the_api() {
         }
         let _ = server.shutdown().await;
     });
-    let _ = Path::new("");
 }
