@@ -16,7 +16,8 @@ async fn first(ts: &TestServer, token: &str, state: &str) -> Value {
 }
 
 async fn detail(ts: &TestServer, token: &str, id: i64) -> Value {
-    ts.get_json(token, &format!("/api/v1/candidates/{id}")).await
+    ts.get_json(token, &format!("/api/v1/candidates/{id}"))
+        .await
 }
 
 fn images(d: &Value) -> Vec<Value> {
@@ -31,7 +32,12 @@ fn images(d: &Value) -> Vec<Value> {
 #[tokio::test]
 async fn health_reference_data_and_sessions() {
     let ts = TestServer::start_demo(20).await;
-    let r = ts.client.get(ts.url("/api/v1/health")).send().await.expect("send");
+    let r = ts
+        .client
+        .get(ts.url("/api/v1/health"))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
@@ -45,7 +51,13 @@ async fn health_reference_data_and_sessions() {
         .json()
         .await
         .expect("json");
-    assert!(v["items"].as_array().expect("items").iter().any(|r| r["code"] == "BLURRY"));
+    assert!(
+        v["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|r| r["code"] == "BLURRY")
+    );
     let v: Value = ts
         .client
         .get(ts.url("/api/v1/material-categories"))
@@ -94,8 +106,18 @@ async fn health_reference_data_and_sessions() {
         problem(r, 401, "invalid_credentials").await;
     }
     // Forged token.
-    problem(ts.get("forged-token-value", "/api/v1/me").await, 401, "unauthorized").await;
-    let r = ts.client.get(ts.url("/api/v1/candidates")).send().await.expect("send");
+    problem(
+        ts.get("forged-token-value", "/api/v1/me").await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    let r = ts
+        .client
+        .get(ts.url("/api/v1/candidates"))
+        .send()
+        .await
+        .expect("send");
     problem(r, 401, "unauthorized").await;
     ts.shutdown().await;
 }
@@ -153,10 +175,16 @@ async fn queue_filters_counts_search_and_pagination() {
     let t = ts.login("nanjing").await;
     let v: Value = ts.get_json(&t, "/api/v1/candidates?limit=10").await;
     let counts = &v["counts"];
-    let total: i64 = ["awaiting_review", "pending", "passed", "rejected", "not_started"]
-        .iter()
-        .map(|k| counts[k].as_i64().expect("count"))
-        .sum();
+    let total: i64 = [
+        "awaiting_review",
+        "pending",
+        "passed",
+        "rejected",
+        "not_started",
+    ]
+    .iter()
+    .map(|k| counts[k].as_i64().expect("count"))
+    .sum();
     assert!(total > 40, "{counts}");
     assert!(counts["awaiting_review"].as_i64().expect("n") > 0);
     assert_eq!(v["items"].as_array().expect("items").len(), 10);
@@ -174,36 +202,94 @@ async fn queue_filters_counts_search_and_pagination() {
     ids.dedup();
     assert_eq!(ids.len(), all.len());
 
-    for state in ["awaiting_review", "pending", "passed", "rejected", "not_started"] {
+    for state in [
+        "awaiting_review",
+        "pending",
+        "passed",
+        "rejected",
+        "not_started",
+    ] {
         let items = ts.candidates(&t, Some(state)).await;
-        assert_eq!(items.len() as i64, counts[state].as_i64().expect("n"), "{state}");
+        assert_eq!(
+            items.len() as i64,
+            counts[state].as_i64().expect("n"),
+            "{state}"
+        );
         assert!(items.iter().all(|c| c["state"] == state), "{state}");
     }
 
     // Search: name substring, reg_no prefix, ID-number suffix.
     let someone = &all[3];
-    let name: String = someone["name"].as_str().expect("name").chars().skip(1).collect();
+    let name: String = someone["name"]
+        .as_str()
+        .expect("name")
+        .chars()
+        .skip(1)
+        .collect();
     let reg_no = someone["reg_no"].as_str().expect("reg_no");
     let hits: Value = ts
         .get_json(&t, &format!("/api/v1/candidates?q={}", urlencode(&name)))
         .await;
-    assert!(hits["items"].as_array().expect("items").iter().any(|c| c["id"] == someone["id"]));
+    assert!(
+        hits["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["id"] == someone["id"])
+    );
     let hits: Value = ts
-        .get_json(&t, &format!("/api/v1/candidates?q={}", &reg_no[..reg_no.len() - 1]))
+        .get_json(
+            &t,
+            &format!("/api/v1/candidates?q={}", &reg_no[..reg_no.len() - 1]),
+        )
         .await;
-    assert!(hits["items"].as_array().expect("items").iter().any(|c| c["id"] == someone["id"]));
+    assert!(
+        hits["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["id"] == someone["id"])
+    );
     let d = detail(&ts, &t, someone["id"].as_i64().expect("id")).await;
     let masked = d["id_number"].as_str().expect("id");
     assert!(masked.contains("**********"), "{masked}");
     let tail = &masked[masked.len() - 4..];
-    let hits: Value = ts.get_json(&t, &format!("/api/v1/candidates?q={tail}")).await;
-    assert!(hits["items"].as_array().expect("items").iter().any(|c| c["id"] == someone["id"]));
+    let hits: Value = ts
+        .get_json(&t, &format!("/api/v1/candidates?q={tail}"))
+        .await;
+    assert!(
+        hits["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["id"] == someone["id"])
+    );
 
     // Bad queries.
-    problem(ts.get(&t, "/api/v1/candidates?state=nope").await, 400, "invalid_query").await;
-    problem(ts.get(&t, "/api/v1/candidates?limit=0").await, 400, "invalid_query").await;
-    problem(ts.get(&t, "/api/v1/candidates?limit=abc").await, 400, "invalid_query").await;
-    problem(ts.get(&t, "/api/v1/candidates?cursor=garbage").await, 400, "invalid_cursor").await;
+    problem(
+        ts.get(&t, "/api/v1/candidates?state=nope").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    problem(
+        ts.get(&t, "/api/v1/candidates?limit=0").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    problem(
+        ts.get(&t, "/api/v1/candidates?limit=abc").await,
+        400,
+        "invalid_query",
+    )
+    .await;
+    problem(
+        ts.get(&t, "/api/v1/candidates?cursor=garbage").await,
+        400,
+        "invalid_cursor",
+    )
+    .await;
 
     // The district sees only what the sites have passed or returned.
     let d = ts.login("jiangsu").await;
@@ -233,21 +319,32 @@ async fn dossier_image_content_and_etag() {
     let t = ts.login("nanjing").await;
     let c = first(&ts, &t, "awaiting_review").await;
     let d = detail(&ts, &t, c["id"].as_i64().expect("id")).await;
-    for k in ["version", "site_review", "district_review", "materials", "feedback"] {
+    for k in [
+        "version",
+        "site_review",
+        "district_review",
+        "materials",
+        "feedback",
+    ] {
         assert!(!d[k].is_null(), "{k}");
     }
     assert_eq!(d["materials"].as_array().expect("m").len(), 9);
     let imgs = images(&d);
     assert!(!imgs.is_empty());
     let img = &imgs[0];
-    for k in ["id", "lock", "verdict", "version", "bytes", "width", "height", "sha256", "hints"] {
+    for k in [
+        "id", "lock", "verdict", "version", "bytes", "width", "height", "sha256", "hints",
+    ] {
         assert!(!img[k].is_null(), "{k}");
     }
     let path = format!("/api/v1/images/{}/content", img["id"]);
     let r = ts.get(&t, &path).await;
     assert_eq!(r.status(), StatusCode::OK);
     let etag = r.headers()["etag"].to_str().expect("etag").to_string();
-    assert_eq!(etag, format!("\"{}\"", img["sha256"].as_str().expect("sha")));
+    assert_eq!(
+        etag,
+        format!("\"{}\"", img["sha256"].as_str().expect("sha"))
+    );
     let bytes = r.bytes().await.expect("bytes");
     assert_eq!(bytes.len() as i64, img["bytes"].as_i64().expect("n"));
     let r = ts
@@ -258,9 +355,24 @@ async fn dossier_image_content_and_etag() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
 
-    problem(ts.get(&t, "/api/v1/candidates/999999").await, 404, "not_found").await;
-    problem(ts.get(&t, "/api/v1/candidates/abc").await, 400, "bad_request").await;
-    problem(ts.get(&t, "/api/v1/images/999999/content").await, 404, "not_found").await;
+    problem(
+        ts.get(&t, "/api/v1/candidates/999999").await,
+        404,
+        "not_found",
+    )
+    .await;
+    problem(
+        ts.get(&t, "/api/v1/candidates/abc").await,
+        400,
+        "bad_request",
+    )
+    .await;
+    problem(
+        ts.get(&t, "/api/v1/images/999999/content").await,
+        404,
+        "not_found",
+    )
+    .await;
     ts.shutdown().await;
 }
 
@@ -295,7 +407,11 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     }
     // Stale version via If-Match and via the body.
     let r = ts
-        .req(Method::POST, &format!("/api/v1/images/{iid}/lock"), Some(&t))
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{iid}/lock"),
+            Some(&t),
+        )
         .header("if-match", format!("\"{}\"", v0 + 5))
         .send()
         .await
@@ -304,7 +420,11 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     assert_eq!(p["current_version"], v0);
     assert!(p["changed_by"].is_string(), "{p}");
     let r = ts
-        .req(Method::POST, &format!("/api/v1/images/{iid}/lock"), Some(&t))
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{iid}/lock"),
+            Some(&t),
+        )
         .header("if-match", "not-a-version")
         .send()
         .await
@@ -313,7 +433,11 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
 
     // Lock with the right version.
     let r = ts
-        .req(Method::POST, &format!("/api/v1/images/{iid}/lock"), Some(&t))
+        .req(
+            Method::POST,
+            &format!("/api/v1/images/{iid}/lock"),
+            Some(&t),
+        )
         .header("if-match", format!("\"{v0}\""))
         .send()
         .await
@@ -323,7 +447,10 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     assert_eq!(v["image"]["lock"], "locked");
     assert_eq!(v["image"]["verdict"], "accepted");
     assert_eq!(v["image"]["version"], v0 + 1);
-    assert_eq!(v["candidate_version"], d["version"].as_i64().expect("v") + 1);
+    assert_eq!(
+        v["candidate_version"],
+        d["version"].as_i64().expect("v") + 1
+    );
     // Locking again is a state conflict.
     let r = ts
         .post_json(&t, &format!("/api/v1/images/{iid}/lock"), &json!({}))
@@ -347,7 +474,10 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     let fb = &d["feedback"][0];
     assert_eq!(fb["channel"], "system");
     let body = fb["body"].as_str().expect("body");
-    assert!(body.contains("未锁定") && body.contains("图片模糊不清"), "{body}");
+    assert!(
+        body.contains("未锁定") && body.contains("图片模糊不清"),
+        "{body}"
+    );
 
     // Pass is refused while an image is unlocked.
     let version = d["version"].as_i64().expect("v");
@@ -415,11 +545,20 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     assert_eq!(v["site_review"]["reviewer"], "nanjing");
     let decision_audit = v["audit_id"].as_i64().expect("audit");
     let d = detail(&ts, &t, cid).await;
-    assert!(d["feedback"][0]["body"].as_str().expect("b").contains("审核待定"));
+    assert!(
+        d["feedback"][0]["body"]
+            .as_str()
+            .expect("b")
+            .contains("审核待定")
+    );
 
     // Phone feedback; audit log lists everything with ids and keys.
     let r = ts
-        .req(Method::POST, &format!("/api/v1/candidates/{cid}/feedback"), Some(&t))
+        .req(
+            Method::POST,
+            &format!("/api/v1/candidates/{cid}/feedback"),
+            Some(&t),
+        )
         .header("idempotency-key", "fb-1")
         .json(&json!({"channel": "phone", "body": "已电话通知考生"}))
         .send()
@@ -442,28 +581,50 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
         )
         .await;
     problem(r, 422, "invalid_field").await;
-    let a: Value = ts.get_json(&t, &format!("/api/v1/candidates/{cid}/audit")).await;
+    let a: Value = ts
+        .get_json(&t, &format!("/api/v1/candidates/{cid}/audit"))
+        .await;
     let items = a["items"].as_array().expect("items");
     for k in ["id", "at", "actor", "action", "idempotency_key"] {
         assert!(items[0].as_object().expect("obj").contains_key(k), "{k}");
     }
-    assert!(items.iter().any(|e| e["action"] == "candidate.feedback" && e["idempotency_key"] == "fb-1"));
-    assert!(items.iter().any(|e| e["id"] == unlock_audit && e["action"] == "image.unlock"));
+    assert!(
+        items
+            .iter()
+            .any(|e| e["action"] == "candidate.feedback" && e["idempotency_key"] == "fb-1")
+    );
+    assert!(
+        items
+            .iter()
+            .any(|e| e["id"] == unlock_audit && e["action"] == "image.unlock")
+    );
 
     // Undo the pending: back to awaiting review; undoing the unlock then
     // works too; undoing twice conflicts; feedback is not undoable.
     let r = ts
-        .post_json(&t, &format!("/api/v1/audit/{decision_audit}/undo"), &json!({}))
+        .post_json(
+            &t,
+            &format!("/api/v1/audit/{decision_audit}/undo"),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["candidate"]["site_review"]["state"], "awaiting_review");
     let r = ts
-        .post_json(&t, &format!("/api/v1/audit/{decision_audit}/undo"), &json!({}))
+        .post_json(
+            &t,
+            &format!("/api/v1/audit/{decision_audit}/undo"),
+            &json!({}),
+        )
         .await;
     problem(r, 409, "undo_conflict").await;
     let r = ts
-        .post_json(&t, &format!("/api/v1/audit/{unlock_audit}/undo"), &json!({}))
+        .post_json(
+            &t,
+            &format!("/api/v1/audit/{unlock_audit}/undo"),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
@@ -483,7 +644,8 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
         .await;
     problem(r, 422, "not_undoable").await;
     problem(
-        ts.post_json(&t, "/api/v1/audit/99999999/undo", &json!({})).await,
+        ts.post_json(&t, "/api/v1/audit/99999999/undo", &json!({}))
+            .await,
         404,
         "not_found",
     )
@@ -496,9 +658,20 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
     let full = v["id_number"].as_str().expect("id");
-    assert!(shenhe::domain::identity::validate_id_number(full).is_ok(), "{full}");
-    let a: Value = ts.get_json(&t, &format!("/api/v1/candidates/{cid}/audit")).await;
-    assert!(a["items"].as_array().expect("items").iter().any(|e| e["action"] == "candidate.reveal_id"));
+    assert!(
+        shenhe::domain::identity::validate_id_number(full).is_ok(),
+        "{full}"
+    );
+    let a: Value = ts
+        .get_json(&t, &format!("/api/v1/candidates/{cid}/audit"))
+        .await;
+    assert!(
+        a["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|e| e["action"] == "candidate.reveal_id")
+    );
     ts.shutdown().await;
 }
 
@@ -528,13 +701,17 @@ async fn idempotency_replays_and_refuses_reuse() {
     let b2: Value = r2.json().await.expect("json");
     assert_eq!(b1, b2);
     problem(
-        send("k-1", json!({"expected_version": 1})).await.expect("send"),
+        send("k-1", json!({"expected_version": 1}))
+            .await
+            .expect("send"),
         422,
         "idempotency_key_reused",
     )
     .await;
     // Only one lock event.
-    let a: Value = ts.get_json(&t, &format!("/api/v1/candidates/{cid}/audit")).await;
+    let a: Value = ts
+        .get_json(&t, &format!("/api/v1/candidates/{cid}/audit"))
+        .await;
     let locks = a["items"]
         .as_array()
         .expect("items")
@@ -558,7 +735,11 @@ async fn claims() {
         ts.login("suzhou").await
     };
     let r = ts
-        .post_json(&dist, &format!("/api/v1/candidates/{cid}/claim"), &json!({}))
+        .post_json(
+            &dist,
+            &format!("/api/v1/candidates/{cid}/claim"),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let v: Value = r.json().await.expect("json");
@@ -566,11 +747,19 @@ async fn claims() {
     assert_eq!(v["mine"], true);
     // Renewal by the holder is fine; another reviewer gets 409 claimed.
     let r = ts
-        .post_json(&dist, &format!("/api/v1/candidates/{cid}/claim"), &json!({}))
+        .post_json(
+            &dist,
+            &format!("/api/v1/candidates/{cid}/claim"),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = ts
-        .post_json(&site_token, &format!("/api/v1/candidates/{cid}/claim"), &json!({}))
+        .post_json(
+            &site_token,
+            &format!("/api/v1/candidates/{cid}/claim"),
+            &json!({}),
+        )
         .await;
     let p = problem(r, 409, "claimed").await;
     assert_eq!(p["held_by"], "jiangsu");
@@ -579,10 +768,16 @@ async fn claims() {
     assert_eq!(d["claim"]["reviewer"], "jiangsu");
     assert_eq!(d["claim"]["mine"], false);
     // Release; then the other can claim.
-    let r = ts.delete(&dist, &format!("/api/v1/candidates/{cid}/claim")).await;
+    let r = ts
+        .delete(&dist, &format!("/api/v1/candidates/{cid}/claim"))
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let r = ts
-        .post_json(&site_token, &format!("/api/v1/candidates/{cid}/claim"), &json!({}))
+        .post_json(
+            &site_token,
+            &format!("/api/v1/candidates/{cid}/claim"),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     ts.shutdown().await;
@@ -619,7 +814,10 @@ async fn malformed_requests_get_problems() {
         .expect("send");
     problem(r, 422, "invalid_field").await;
     // A huge body.
-    let huge = format!("{{\"channel\":\"sms\",\"body\":\"{}\"}}", "a".repeat(200_000));
+    let huge = format!(
+        "{{\"channel\":\"sms\",\"body\":\"{}\"}}",
+        "a".repeat(200_000)
+    );
     let r = ts
         .req(Method::POST, "/api/v1/candidates/1/feedback", Some(&t))
         .header("content-type", "application/json")
@@ -666,12 +864,20 @@ async fn server_sent_events_follow_the_scope() {
     // A Suzhou change, then a Nanjing one: Nanjing's stream sees only its own.
     let szc = first(&ts, &sz, "awaiting_review").await;
     let r = ts
-        .post_json(&sz, &format!("/api/v1/candidates/{}/claim", szc["id"]), &json!({}))
+        .post_json(
+            &sz,
+            &format!("/api/v1/candidates/{}/claim", szc["id"]),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let njc = first(&ts, &nj, "awaiting_review").await;
     let r = ts
-        .post_json(&nj, &format!("/api/v1/candidates/{}/claim", njc["id"]), &json!({}))
+        .post_json(
+            &nj,
+            &format!("/api/v1/candidates/{}/claim", njc["id"]),
+            &json!({}),
+        )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
 

@@ -252,6 +252,10 @@ impl From<StoreError> for ApiError {
                     U::Locked => ApiError::conflict("image_locked", detail),
                 }
             }
+            StoreError::Invalid {
+                code: "invalid_transition",
+                detail,
+            } => ApiError::conflict("invalid_transition", detail),
             StoreError::Invalid { code, detail } => ApiError::unprocessable(code, detail),
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");

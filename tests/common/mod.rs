@@ -195,7 +195,10 @@ pub async fn problem(r: Response, status: u16, code: &str) -> Value {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert!(ct.starts_with("application/problem+json"), "content type {ct}");
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
     let v: Value = r.json().await.expect("problem json");
     assert_eq!(v["code"], code, "{v}");
     assert_eq!(v["status"], status);

@@ -487,10 +487,11 @@ async fn stale(
     // last changed by whatever last changed its candidate (a submission).
     let mut row: Result<Option<(String, i64)>, sqlx::Error> = Ok(None);
     if let Some(img) = image_target {
-        row = sqlx::query_as("SELECT actor, at FROM audit WHERE target = ? ORDER BY id DESC LIMIT 1")
-            .bind(format!("image:{img}"))
-            .fetch_optional(&mut *conn)
-            .await;
+        row =
+            sqlx::query_as("SELECT actor, at FROM audit WHERE target = ? ORDER BY id DESC LIMIT 1")
+                .bind(format!("image:{img}"))
+                .fetch_optional(&mut *conn)
+                .await;
     }
     if matches!(row, Ok(None)) {
         row = sqlx::query_as(
@@ -1001,14 +1002,13 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'a, StoreResult<Option<(ReviewerInfo, String)>>> {
         Box::pin(async move {
             type Row = (i64, String, String, String, String, Option<String>, String);
-            let row: Option<Row> =
-                sqlx::query_as(
-                    "SELECT id, username, display_name, level, district, site, password_hash \
+            let row: Option<Row> = sqlx::query_as(
+                "SELECT id, username, display_name, level, district, site, password_hash \
                      FROM reviewers WHERE username = ?",
-                )
-                .bind(username)
-                .fetch_optional(&self.pool)
-                .await?;
+            )
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
             match row {
                 None => Ok(None),
                 Some((id, u, d, l, di, s, hash)) => {
