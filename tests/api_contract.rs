@@ -559,7 +559,7 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
             &format!("/api/v1/candidates/{cid}/feedback"),
             Some(&t),
         )
-        .header("idempotency-key", "fb-1")
+        .header("idempotency-key", "0b7e2a52-8d4e-4c1e-9a51-2f3c1d6e7f80")
         .json(&json!({"channel": "phone", "body": "已电话通知考生"}))
         .send()
         .await
@@ -588,11 +588,8 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     for k in ["id", "at", "actor", "action", "idempotency_key"] {
         assert!(items[0].as_object().expect("obj").contains_key(k), "{k}");
     }
-    assert!(
-        items
-            .iter()
-            .any(|e| e["action"] == "candidate.feedback" && e["idempotency_key"] == "fb-1")
-    );
+    assert!(items.iter().any(|e| e["action"] == "candidate.feedback"
+        && e["idempotency_key"] == "0b7e2a52-8d4e-4c1e-9a51-2f3c1d6e7f80"));
     assert!(
         items
             .iter()
@@ -642,7 +639,7 @@ async fn lock_unlock_decide_with_versions_feedback_and_audit() {
     let r = ts
         .post_json(&t, &format!("/api/v1/audit/{fb_event}/undo"), &json!({}))
         .await;
-    problem(r, 422, "not_undoable").await;
+    problem(r, 409, "not_undoable").await;
     problem(
         ts.post_json(&t, "/api/v1/audit/99999999/undo", &json!({}))
             .await,
@@ -692,18 +689,25 @@ async fn idempotency_replays_and_refuses_reuse() {
             .json(&body)
             .send()
     };
-    let r1 = send("k-1", json!({})).await.expect("send");
+    let r1 = send("5d0c6a1e-3b2f-4e8a-9c7d-1a2b3c4d5e6f", json!({}))
+        .await
+        .expect("send");
     assert_eq!(r1.status(), StatusCode::OK);
     let b1: Value = r1.json().await.expect("json");
-    let r2 = send("k-1", json!({})).await.expect("send");
+    let r2 = send("5d0c6a1e-3b2f-4e8a-9c7d-1a2b3c4d5e6f", json!({}))
+        .await
+        .expect("send");
     assert_eq!(r2.status(), StatusCode::OK);
     assert_eq!(r2.headers()["idempotent-replayed"], "true");
     let b2: Value = r2.json().await.expect("json");
     assert_eq!(b1, b2);
     problem(
-        send("k-1", json!({"expected_version": 1}))
-            .await
-            .expect("send"),
+        send(
+            "5d0c6a1e-3b2f-4e8a-9c7d-1a2b3c4d5e6f",
+            json!({"expected_version": 1}),
+        )
+        .await
+        .expect("send"),
         422,
         "idempotency_key_reused",
     )
@@ -716,7 +720,10 @@ async fn idempotency_replays_and_refuses_reuse() {
         .as_array()
         .expect("items")
         .iter()
-        .filter(|e| e["action"] == "image.lock" && e["idempotency_key"] == "k-1")
+        .filter(|e| {
+            e["action"] == "image.lock"
+                && e["idempotency_key"] == "5d0c6a1e-3b2f-4e8a-9c7d-1a2b3c4d5e6f"
+        })
         .count();
     assert_eq!(locks, 1);
     ts.shutdown().await;

@@ -256,7 +256,11 @@ fn doc(seed: u32, w: u32, h: u32) -> image::RgbImage {
             x += 16;
         }
     }
-    let px = if seed.is_multiple_of(2) { w / 12 } else { w * 7 / 10 };
+    let px = if seed.is_multiple_of(2) {
+        w / 12
+    } else {
+        w * 7 / 10
+    };
     for yy in h / 5..h / 2 {
         for xx in px..px + w / 6 {
             img.put_pixel(xx, yy, image::Rgb([90, 110, 150]));
