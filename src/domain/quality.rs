@@ -350,7 +350,11 @@ mod tests {
         }
         // The photo sits left or right, high or low, so seeds are different
         // documents rather than one template with other text.
-        let px = if seed % 2 == 0 { w / 12 } else { w * 7 / 10 } + next() % (w / 20);
+        let px = if seed.is_multiple_of(2) {
+            w / 12
+        } else {
+            w * 7 / 10
+        } + next() % (w / 20);
         let py = h / 6 + next() % (h / 3);
         for yy in py..(py + h / 3).min(h) {
             for xx in px..(px + w / 6).min(w) {

@@ -31,7 +31,7 @@ fn ctx(key: IdemKey) -> Ctx {
 }
 
 /// Candidate login with the registration number (报名序列号).
-#[utoipa::path(post, path = "/api/v1/candidate/session", tag = "candidate",
+#[utoipa::path(operation_id = "candidate_login", post, path = "/api/v1/candidate/session", tag = "candidate",
     request_body = CandidateLoginRequest,
     responses(
         (status = 200, description = "Signed in", body = CandidateSessionResponse),
@@ -86,7 +86,7 @@ pub async fn login(
 }
 
 /// Candidate logout.
-#[utoipa::path(delete, path = "/api/v1/candidate/session", tag = "candidate", security(("bearer" = [])),
+#[utoipa::path(operation_id = "candidate_logout", delete, path = "/api/v1/candidate/session", tag = "candidate", security(("bearer" = [])),
     responses((status = 204, description = "Signed out")))]
 pub async fn logout(State(st): State<AppState>, c: Candidate) -> Result<StatusCode, ApiError> {
     st.store.revoke_token(&c.token_hash).await?;
@@ -94,7 +94,7 @@ pub async fn logout(State(st): State<AppState>, c: Candidate) -> Result<StatusCo
 }
 
 /// The upload page: status, materials (已锁定 / 未锁定) and feedback.
-#[utoipa::path(get, path = "/api/v1/candidate/me", tag = "candidate", security(("bearer" = [])),
+#[utoipa::path(operation_id = "candidate_me", get, path = "/api/v1/candidate/me", tag = "candidate", security(("bearer" = [])),
     responses((status = 200, description = "The candidate's own view", body = CandidateSelf)))]
 pub async fn me(
     State(st): State<AppState>,
@@ -130,7 +130,7 @@ pub struct UploadForm {
 
 /// Upload an image into a category (a new slot, or a replacement of an
 /// unlocked image keeping its slot).
-#[utoipa::path(post, path = "/api/v1/candidate/materials/{category}/images", tag = "candidate",
+#[utoipa::path(operation_id = "candidate_upload", post, path = "/api/v1/candidate/materials/{category}/images", tag = "candidate",
     security(("bearer" = [])),
     params(("category" = MaterialCategory, Path, description = "Material category code")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
@@ -220,7 +220,7 @@ pub async fn upload(
 }
 
 /// Delete an unlocked image (before submission, or while 审核待定).
-#[utoipa::path(delete, path = "/api/v1/candidate/images/{id}", tag = "candidate", security(("bearer" = [])),
+#[utoipa::path(operation_id = "candidate_delete_image", delete, path = "/api/v1/candidate/images/{id}", tag = "candidate", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Image id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -247,7 +247,7 @@ pub async fn delete_image(
 }
 
 /// Submit (or resubmit after 审核待定): every image is locked again.
-#[utoipa::path(post, path = "/api/v1/candidate/submit", tag = "candidate", security(("bearer" = [])),
+#[utoipa::path(operation_id = "candidate_submit", post, path = "/api/v1/candidate/submit", tag = "candidate", security(("bearer" = [])),
     responses(
         (status = 200, description = "Submitted", body = CandidateSelf),
         (status = 409, description = "`invalid_transition` (e.g. an unlocked image not replaced), `nothing_uploaded`, `window_closed`", body = Problem, content_type = "application/problem+json"),
@@ -263,7 +263,7 @@ pub async fn submit(
 }
 
 /// One of the candidate's own images.
-#[utoipa::path(get, path = "/api/v1/candidate/images/{id}/content", tag = "candidate", security(("bearer" = [])),
+#[utoipa::path(operation_id = "candidate_image_content", get, path = "/api/v1/candidate/images/{id}/content", tag = "candidate", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Image id"),
         ("If-None-Match" = Option<String>, Header, description = "A previous ETag")),
     responses(

@@ -9,7 +9,7 @@
 //! | 400 | `malformed_json` | the body is not JSON of the expected shape |
 //! | 400 | `invalid_query` | an unknown `state`, a `limit` out of range |
 //! | 400 | `invalid_cursor` | a `cursor` this server did not issue |
-//! | 400 | `invalid_header` | a malformed `If-Match` or `Idempotency-Key` |
+//! | 400 | `invalid_header` | a malformed `If-Match`, or an `Idempotency-Key` that is not a UUID |
 //! | 400 | `invalid_multipart` | the upload is not multipart with a `file` field |
 //! | 401 | `invalid_credentials` | wrong username / reg_no or password |
 //! | 401 | `unauthorized` | no token, an unknown, forged or revoked one |
@@ -28,6 +28,7 @@
 //! | 409 | `slot_full` | the category already holds its fixed count |
 //! | 409 | `undo_conflict` | the target changed since the event, or it was undone already |
 //! | 409 | `nothing_uploaded` | submit with no image at all |
+//! | 409 | `not_undoable` | undo of an action that cannot be undone (only lock, unlock, decision) |
 //! | 413 | `payload_too_large` | the request body exceeds the route's limit |
 //! | 413 | `file_too_large` | an upload over 204,800 bytes |
 //! | 415 | `unsupported_media_type` | the wrong `Content-Type` for the body |
@@ -41,7 +42,6 @@
 //! | 422 | `unsupported_format` | an upload that is not JPEG or PNG by content |
 //! | 422 | `invalid_image` | a corrupt or truncated image, or one too large to decode |
 //! | 422 | `idempotency_key_reused` | the same key with a different request |
-//! | 422 | `not_undoable` | undo of an action that cannot be undone |
 //! | 429 | `rate_limited` | too many failed logins (`Retry-After`) |
 //! | 500 | `internal` | a bug or a storage failure; nothing is leaked |
 
@@ -221,7 +221,7 @@ impl From<StoreError> for ApiError {
                 ),
             ),
             StoreError::UndoConflict(d) => ApiError::conflict("undo_conflict", d),
-            StoreError::NotUndoable(d) => ApiError::unprocessable("not_undoable", d),
+            StoreError::NotUndoable(d) => ApiError::conflict("not_undoable", d),
             StoreError::NothingUploaded => ApiError::conflict(
                 "nothing_uploaded",
                 "upload at least one image before submitting",
@@ -252,6 +252,10 @@ impl From<StoreError> for ApiError {
                     U::Locked => ApiError::conflict("image_locked", detail),
                 }
             }
+            StoreError::Invalid {
+                code: "invalid_transition",
+                detail,
+            } => ApiError::conflict("invalid_transition", detail),
             StoreError::Invalid { code, detail } => ApiError::unprocessable(code, detail),
             StoreError::Db(e) => {
                 tracing::error!(error = %e, "database error");

@@ -79,8 +79,9 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
             ));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error(&mut de) {
-            Ok(v) => Ok(OptionalJson(v)),
+        // `null` is as good as no body.
+        match serde_path_to_error::<Option<T>>(&mut de) {
+            Ok(v) => Ok(OptionalJson(v.unwrap_or_default())),
             Err(e) if e.is_syntax() || e.is_eof() => {
                 Err(ApiError::bad_request("malformed_json", e.to_string()))
             }
@@ -132,14 +133,24 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
 #[derive(Debug, Clone, Copy, Default)]
 pub struct IfMatch(pub Option<i64>);
 
+/// What the spec admits (and nothing else is parsed).
+pub const IF_MATCH_PATTERN: &str = "^(\\*|(W/)?\"[0-9]{1,18}\"|[0-9]{1,18})$";
+
 pub fn parse_if_match(v: &str) -> Option<Option<i64>> {
     let v = v.trim();
     if v == "*" {
         return Some(None);
     }
-    let v = v.strip_prefix("W/").unwrap_or(v);
-    let v = v.trim_matches('"');
-    v.parse::<i64>().ok().filter(|n| *n >= 0).map(Some)
+    let digits = match v.strip_prefix("W/").unwrap_or(v) {
+        q if q.len() >= 2 && q.starts_with('"') && q.ends_with('"') => &q[1..q.len() - 1],
+        // A bare number only without the weak prefix.
+        q if !v.starts_with("W/") => q,
+        _ => return None,
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<i64>().ok().map(Some)
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -172,9 +183,19 @@ impl IfMatch {
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// Whether a key is acceptable: 1..=255 visible ASCII characters.
+/// The key's shape: a hyphenated UUID (clients make a v4 per action).
+/// Random keys make an accidental reuse by another request practically
+/// impossible, so a reuse with a different body is a client bug worth 422.
+pub const IDEMPOTENCY_KEY_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
+/// Whether a key is acceptable: a hyphenated UUID.
 pub fn valid_idempotency_key(k: &str) -> bool {
-    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
+    k.len() == 36
+        && k.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// The `Idempotency-Key` header (checked by the middleware; recorded in the
@@ -192,7 +213,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdemKey {
                 Ok(k) if valid_idempotency_key(k) => Ok(IdemKey(Some(k.to_string()))),
                 _ => Err(ApiError::bad_request(
                     "invalid_header",
-                    "Idempotency-Key must be 1..255 visible ASCII characters",
+                    "Idempotency-Key must be a UUID",
                 )),
             },
         }
@@ -234,4 +255,39 @@ pub fn stored_response(status: u16, content_type: Option<&str>, body: Vec<u8>) -
         resp.headers_mut().insert(header::CONTENT_TYPE, ct);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_forms() {
+        assert_eq!(parse_if_match("\"7\""), Some(Some(7)));
+        assert_eq!(parse_if_match("W/\"7\""), Some(Some(7)));
+        assert_eq!(parse_if_match("7"), Some(Some(7)));
+        assert_eq!(parse_if_match("*"), Some(None));
+        for bad in [
+            "",
+            "\"\"",
+            "\"7",
+            "W/7",
+            "-1",
+            "x",
+            "\"1234567890123456789\"",
+        ] {
+            assert_eq!(parse_if_match(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn idempotency_keys_are_uuids() {
+        assert!(valid_idempotency_key(
+            "0b7e2a52-8d4e-4c1e-9a51-2f3c1d6e7f80"
+        ));
+        assert!(!valid_idempotency_key(
+            "0b7e2a52d8d4e-4c1e-9a51-2f3c1d6e7f80"
+        ));
+        assert!(!valid_idempotency_key("k-1"));
+    }
 }

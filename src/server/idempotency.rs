@@ -1,6 +1,7 @@
-//! `Idempotency-Key` on mutating calls: the first response (status and
-//! body) is stored per (actor, key) and replayed for a retry of the same
-//! request; the same key with a different request is refused.
+//! `Idempotency-Key` on mutating calls: the first successful response
+//! (status and body) is stored per (actor, method, path, key) and replayed
+//! for a retry of the same request; the same key with a different body is
+//! refused (422 `idempotency_key_reused`).
 //!
 //! A per-key lock serialises concurrent retries, so the second waits for
 //! the first and then replays it instead of acting twice. The stored
@@ -59,13 +60,12 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let Some(key) = key.to_str().ok().filter(|k| valid_idempotency_key(k)) else {
-        return ApiError::bad_request(
-            "invalid_header",
-            "Idempotency-Key must be 1..255 visible ASCII characters",
-        )
-        .into_response();
+        return ApiError::bad_request("invalid_header", "Idempotency-Key must be a UUID")
+            .into_response();
     };
-    let key = key.to_string();
+    // Keys are scoped to the operation and its target: the same key on
+    // another URL is another request, not a reuse.
+    let key = format!("{} {} {key}", req.method(), req.uri().path());
     let (parts, body) = req.into_parts();
     // Without a valid token the handler answers 401 itself; nothing to replay.
     let actor = match resolve(&st, &parts).await {
@@ -88,16 +88,14 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
     h.update(b"?");
     h.update(parts.uri.query().unwrap_or("").as_bytes());
     h.update(b"\n");
-    for name in [header::CONTENT_TYPE, header::IF_MATCH] {
-        h.update(
-            parts
-                .headers
-                .get(&name)
-                .map(HeaderValue::as_bytes)
-                .unwrap_or(b""),
-        );
-        h.update(b"\n");
-    }
+    h.update(
+        parts
+            .headers
+            .get(header::IF_MATCH)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or(b""),
+    );
+    h.update(b"\n");
     h.update(&bytes);
     let fingerprint = hex::encode(h.finalize());
 
@@ -127,8 +125,10 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    // Server errors are not final: a retry should try again.
-    if resp.status().is_server_error() {
+    // Only a success is remembered: a refused request changed nothing, so
+    // running its retry again is just as idempotent (and sees the state
+    // as it is then).
+    if !resp.status().is_success() {
         return resp;
     }
     let (rparts, rbody) = resp.into_parts();

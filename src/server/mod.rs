@@ -201,7 +201,9 @@ pub fn router(state: AppState) -> Router {
         .merge(upload)
         .fallback(|| async { error::ApiError::for_status(StatusCode::NOT_FOUND) });
 
-    api.layer(axum::middleware::from_fn_with_state(
+    // route_layer: only requests that reach a handler; an unsupported
+    // method gets its 405 whatever headers it carries.
+    api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         idempotency::middleware,
     ))

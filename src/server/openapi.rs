@@ -5,10 +5,16 @@ use std::sync::OnceLock;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, Required, ResponseBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
+
+use crate::domain::audit::MAX_FEEDBACK_CHARS;
+use crate::domain::reason::{MAX_NOTE_CHARS, ReasonTarget, reasons_for};
+use crate::domain::review::ReviewStatus;
 
 use super::{candidate, routes};
 
@@ -76,17 +82,19 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-fn header_param(name: &str, description: &str, pattern: &str) -> Parameter {
+fn header_param(name: &str, description: &str, pattern: &str, uuid: bool) -> Parameter {
+    let mut schema = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern));
+    if uuid {
+        schema = schema.format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".into())));
+    }
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(description))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(pattern)),
-        ))
+        .schema(Some(schema))
         .build()
 }
 
@@ -111,7 +119,13 @@ impl Modify for Standard {
                     .build(),
             ),
         );
+        refine_bodies(components);
         for (path, item) in api.paths.paths.iter_mut() {
+            if path == "/api/v1/candidates"
+                && let Some(op) = item.get.as_mut()
+            {
+                refine_queue_params(op);
+            }
             let login = path.ends_with("/session");
             let has_path_params = path.contains('{');
             let ops: [(&mut Option<Operation>, bool); 4] = [
@@ -149,8 +163,9 @@ impl Modify for Standard {
                     let params = op.parameters.get_or_insert_with(Vec::new);
                     params.push(header_param(
                         "Idempotency-Key",
-                        "A retry with the same key returns the first response",
-                        "^[!-~]{1,64}$",
+                        "A UUID naming this action: a retry with the same key returns the first successful response",
+                        crate::server::extract::IDEMPOTENCY_KEY_PATTERN,
+                        true,
                     ));
                     let versioned = ["/lock", "/unlock", "/decision", "/undo"]
                         .iter()
@@ -159,12 +174,123 @@ impl Modify for Standard {
                         params.push(header_param(
                             "If-Match",
                             "The expected version (image version for image actions, candidate version otherwise)",
-                            "^\"[0-9]{1,9}\"$",
+                            crate::server::extract::IF_MATCH_PATTERN,
+                            false,
                         ));
                     }
                 }
             }
         }
+    }
+}
+
+fn schema(v: serde_json::Value) -> Option<RefOr<Schema>> {
+    match serde_json::from_value(v) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "a hand-written schema does not parse");
+            None
+        }
+    }
+}
+
+fn codes(target: ReasonTarget) -> Vec<&'static str> {
+    // OTHER (with a note) is accepted too, but a schema cannot say "a note
+    // when OTHER"; it is described, not enumerated.
+    reasons_for(target)
+        .filter(|r| !r.note_required)
+        .map(|r| r.code)
+        .collect()
+}
+
+/// Request bodies whose rules are finer than the Rust types: reasons from
+/// the presets, at least one where the decision needs them, note and
+/// feedback lengths. The generated spec then admits exactly what the
+/// server accepts.
+fn refine_bodies(components: &mut utoipa::openapi::Components) {
+    let note = json!({"type": ["string", "null"], "maxLength": MAX_NOTE_CHARS,
+        "description": "Free text; required (non-blank) with reason OTHER"});
+    let version = json!({"type": ["integer", "null"], "format": "int64",
+        "description": "The version the caller saw (or send If-Match)"});
+    let image = codes(ReasonTarget::Image);
+    let cand = codes(ReasonTarget::Candidate);
+    let mut put = |name: &str, v: serde_json::Value| {
+        if let Some(s) = schema(v) {
+            components.schemas.insert(name.to_string(), s);
+        }
+    };
+    put(
+        "UnlockRequest",
+        json!({
+            "type": "object",
+            "required": ["reasons"],
+            "properties": {
+                "reasons": {"type": "array", "minItems": 1, "uniqueItems": true,
+                    "items": {"type": "string", "enum": image},
+                    "description": "Image reason codes, at least one (OTHER with a note is also accepted)"},
+                "note": note,
+                "expected_version": version,
+            }
+        }),
+    );
+    let levels = json!({"type": "string", "enum": ["site", "district"]});
+    put(
+        "DecisionRequest",
+        json!({
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["level", "decision"],
+                    "properties": {
+                        "level": levels,
+                        "decision": {"type": "string", "enum": ["pass"]},
+                        "reasons": {"type": "array", "uniqueItems": true,
+                            "items": {"type": "string", "enum": cand}},
+                        "note": note,
+                        "expected_version": version,
+                    }
+                },
+                {
+                    "type": "object",
+                    "required": ["level", "decision", "reasons"],
+                    "properties": {
+                        "level": levels,
+                        "decision": {"type": "string", "enum": ["pending", "reject", "return"]},
+                        "reasons": {"type": "array", "minItems": 1, "uniqueItems": true,
+                            "items": {"type": "string", "enum": cand},
+                            "description": "Candidate reason codes, at least one (OTHER with a note is also accepted)"},
+                        "note": note,
+                        "expected_version": version,
+                    }
+                }
+            ]
+        }),
+    );
+    put(
+        "FeedbackRequest",
+        json!({
+            "type": "object",
+            "required": ["channel", "body"],
+            "properties": {
+                "channel": {"type": "string", "enum": ["system", "sms", "phone"]},
+                "body": {"type": "string", "minLength": 1, "maxLength": MAX_FEEDBACK_CHARS,
+                    "pattern": "\\S", "description": "Not blank"},
+            }
+        }),
+    );
+}
+
+/// The queue's query parameters, with their ranges.
+fn refine_queue_params(op: &mut Operation) {
+    let states: Vec<&str> = ReviewStatus::ALL.iter().map(|s| s.as_str()).collect();
+    for p in op.parameters.iter_mut().flatten() {
+        let s = match p.name.as_str() {
+            "limit" => json!({"type": "integer", "minimum": 1, "maximum": 500}),
+            "state" => json!({"type": "string", "enum": states}),
+            "cursor" => json!({"type": "string", "pattern": routes::CURSOR_PATTERN}),
+            _ => continue,
+        };
+        p.schema = schema(s);
     }
 }
 

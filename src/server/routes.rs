@@ -8,7 +8,6 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 
@@ -137,19 +136,25 @@ pub async fn me(State(st): State<AppState>, r: Reviewer) -> axum::Json<MeRespons
     })
 }
 
+/// Keyset position as `c{sort_at:x}.{id:x}`: opaque to clients, and
+/// simple enough that the spec's pattern admits only positions.
+pub const CURSOR_PATTERN: &str = "^c[0-9a-f]{1,15}\\.[0-9a-f]{1,15}$";
+
 fn encode_cursor((at, id): (i64, i64)) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1:{at}:{id}"))
+    format!("c{at:x}.{id:x}")
 }
 
 fn decode_cursor(s: &str) -> Option<(i64, i64)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let mut it = text.strip_prefix("v1:")?.split(':');
-    let at = it.next()?.parse().ok()?;
-    let id = it.next()?.parse().ok()?;
-    it.next().is_none().then_some((at, id))
+    let (at, id) = s.strip_prefix('c')?.split_once('.')?;
+    let hex = |t: &str| {
+        (!t.is_empty()
+            && t.len() <= 15
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        .then(|| i64::from_str_radix(t, 16).ok())
+        .flatten()
+    };
+    Some((hex(at)?, hex(id)?))
 }
 
 /// The queue in the caller's scope, ordered by (submitted_at, id).
@@ -161,7 +166,7 @@ pub async fn list_candidates(
     r: Reviewer,
     ApiQuery(q): ApiQuery<CandidateQuery>,
 ) -> Result<axum::Json<CandidateList>, ApiError> {
-    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+    let state = match q.state.as_deref() {
         None => None,
         Some(s) => Some(ReviewStatus::parse(s).ok_or_else(|| {
             ApiError::bad_request("invalid_query", format!("unknown state {s:?}"))
@@ -174,7 +179,7 @@ pub async fn list_candidates(
             "limit must be between 1 and 500",
         ));
     }
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let after = match q.cursor.as_deref() {
         None => None,
         Some(c) => Some(decode_cursor(c).ok_or_else(|| {
             ApiError::bad_request("invalid_cursor", "the cursor was not issued by this server")

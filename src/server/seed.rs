@@ -152,6 +152,25 @@ struct Asset {
     report: QualityReport,
 }
 
+/// The catalogue with each asset analysed, once per process (the demo and
+/// every test server share it).
+fn analysed_catalogue() -> Result<&'static [Asset], SeedError> {
+    static CATALOGUE: std::sync::OnceLock<Result<Vec<Asset>, String>> = std::sync::OnceLock::new();
+    let r = CATALOGUE.get_or_init(|| {
+        catalogue()
+            .into_iter()
+            .map(|a| {
+                let report = quality::analyze(&a.bytes, DecodeLimits::DEFAULT)
+                    .map_err(|e| format!("{}: {e}", a.name))?;
+                let sha256 = hex::encode(Sha256::digest(&a.bytes));
+                Ok(Asset { a, sha256, report })
+            })
+            .collect()
+    });
+    r.as_deref()
+        .map_err(|e| SeedError::Asset("catalogue".into(), e.clone()))
+}
+
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
@@ -411,15 +430,7 @@ pub async fn seed_demo(
     now: DateTime<Utc>,
 ) -> Result<SeedReport, SeedError> {
     let mut rng = StdRng::seed_from_u64(0x5348_454E_4845);
-    let assets: Vec<Asset> = catalogue()
-        .into_iter()
-        .map(|a| {
-            let report = quality::analyze(&a.bytes, DecodeLimits::DEFAULT)
-                .map_err(|e| SeedError::Asset(a.name.clone(), e.to_string()))?;
-            let sha256 = hex::encode(Sha256::digest(&a.bytes));
-            Ok(Asset { a, sha256, report })
-        })
-        .collect::<Result<_, SeedError>>()?;
+    let assets = analysed_catalogue()?;
     let by_cat = |cat: MaterialCategory, slot: Option<u8>, flawed: bool| -> Vec<usize> {
         assets
             .iter()
@@ -464,7 +475,7 @@ pub async fn seed_demo(
         .execute(&mut *tx)
         .await?;
     }
-    for a in &assets {
+    for a in assets {
         sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
             .bind(&a.sha256)
             .bind(a.report.format.as_str())
@@ -493,14 +504,14 @@ pub async fn seed_demo(
                 &year,
                 start,
                 now,
-                &assets,
+                assets,
                 &pools,
                 &mut image_id,
                 &mut first_use,
             );
         }
         total_images += b.images.len() as u64;
-        write_batch(store, &b, &password_hash, &assets).await?;
+        write_batch(store, &b, &password_hash, assets).await?;
         next = end + 1;
     }
     store.reload_phash_index().await?;

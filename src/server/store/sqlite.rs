@@ -483,23 +483,25 @@ async fn stale(
     candidate_id: i64,
     current_version: i64,
 ) -> StoreError {
-    let row: Result<Option<(String, i64)>, sqlx::Error> = match image_target {
-        Some(img) => {
+    // The image's own latest event; an image nobody has judged yet was
+    // last changed by whatever last changed its candidate (a submission).
+    let mut row: Result<Option<(String, i64)>, sqlx::Error> = Ok(None);
+    if let Some(img) = image_target {
+        row =
             sqlx::query_as("SELECT actor, at FROM audit WHERE target = ? ORDER BY id DESC LIMIT 1")
                 .bind(format!("image:{img}"))
                 .fetch_optional(&mut *conn)
-                .await
-        }
-        None => {
-            sqlx::query_as(
-                "SELECT actor, at FROM audit WHERE candidate_id = ? AND action NOT IN \
-                 ('candidate.reveal_id', 'candidate.feedback') ORDER BY id DESC LIMIT 1",
-            )
-            .bind(candidate_id)
-            .fetch_optional(&mut *conn)
-            .await
-        }
-    };
+                .await;
+    }
+    if matches!(row, Ok(None)) {
+        row = sqlx::query_as(
+            "SELECT actor, at FROM audit WHERE candidate_id = ? AND action NOT IN \
+             ('candidate.reveal_id', 'candidate.feedback') ORDER BY id DESC LIMIT 1",
+        )
+        .bind(candidate_id)
+        .fetch_optional(&mut *conn)
+        .await;
+    }
     match row {
         Ok(r) => StoreError::Stale {
             changed_by: r.as_ref().map(|(a, _)| a.clone()),
