@@ -678,6 +678,11 @@ pub fn query(
         write_all(output, q.as_bytes())?;
         read_answers(input, timeout, kitty_through_tmux)
     })();
+    if result.as_ref().is_ok_and(|r| !r.status) {
+        // Cut short: drop half-read answers now rather than let the event
+        // reader take them for keys (later stragglers cannot be helped).
+        let _ = rustix::termios::tcflush(input, rustix::termios::QueueSelector::IFlush);
+    }
     let _ = tcsetattr(input, OptionalActions::Now, &original);
     result
 }

@@ -34,7 +34,9 @@ pub use detect::{
 pub use pipeline::{RenderTarget, render_bytes};
 pub use protocol::{ImageWidget, Rendered, TerminalImages};
 pub use view::{Geometry, Rotation, ViewGeometry, ViewState};
-pub use worker::{ImageEvent, ImageRequest, ImageWorker, RequestId, WorkerConfig};
+pub use worker::{
+    ImageEvent, ImageEvents, ImageRequest, ImageWorker, RequestId, WorkerConfig, WorkerStats,
+};
 
 /// A graphics protocol the terminal can draw with (or half-block characters,
 /// which every terminal with colours can show).

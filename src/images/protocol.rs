@@ -168,9 +168,13 @@ pub fn encode(
             (Payload::Protocol(Protocol::Halfblocks(hb)), est)
         }
         ProtocolKind::Sixel => {
-            let s = Sixel::new(DynamicImage::ImageRgb8(canvas), cells, target.tmux)
-                .map_err(|e| encode_err(p, e))?;
-            let n = s.data.len();
+            let data = sixel_data(&canvas, cells, target.tmux).map_err(|e| encode_err(p, e))?;
+            let n = data.len();
+            let s = Sixel {
+                data,
+                size: cells,
+                is_tmux: target.tmux,
+            };
             (Payload::Protocol(Protocol::Sixel(s)), n)
         }
         ProtocolKind::Iterm2 => {
@@ -200,6 +204,107 @@ pub fn encode(
         payload,
         payload_bytes,
     })))
+}
+
+/// Colours in a sixel palette. Measured on a dense A4 scan at 60×30 cells
+/// (430×600 px, decoded back by libsixel): 64 k-means colours give 40.7 dB
+/// where icy_sixel's defaults (256 Wu colours, Floyd–Steinberg) give 37.2 dB
+/// in 20% more bytes; dithering only adds noise to paper and text.
+pub const SIXEL_COLOURS: u16 = 64;
+
+/// Sixel for exactly these pixels: our own quantiser settings (k-means on a
+/// 10% sample, no dithering), then ratatui-image's framing (erase the cells
+/// first, tmux passthrough when asked).
+fn sixel_data(canvas: &RgbImage, cells: Size, tmux: bool) -> Result<String, String> {
+    let rgba = DynamicImage::ImageRgb8(canvas.clone()).into_rgba8();
+    let opts = icy_sixel::EncodeOptions {
+        max_colors: SIXEL_COLOURS,
+        diffusion: 0.0,
+        quantize_method: icy_sixel::QuantizeMethod::Kmeans(
+            quantette::kmeans::KmeansOptions::new()
+                .sampling_factor(0.1)
+                .seed(0x5348_454e),
+        ),
+    };
+    let raw = icy_sixel::sixel_encode(
+        rgba.as_raw(),
+        rgba.width() as usize,
+        rgba.height() as usize,
+        &opts,
+    )
+    .map_err(|e| e.to_string())?;
+    let six = trim_sixel(&raw);
+    let (start, esc, end) = if tmux {
+        ("\x1bPtmux;", "\x1b\x1b", "\x1b\\")
+    } else {
+        ("", "\x1b", "")
+    };
+    let mut out = String::with_capacity(six.len() + 16 * usize::from(cells.height) + 32);
+    out.push_str(start);
+    // Erase the cells first (ECH per row, then back up): stale text under a
+    // sixel would otherwise show through its transparent margins.
+    for _ in 0..cells.height {
+        out.push_str(&format!("{esc}[{}X{esc}[1B", cells.width));
+    }
+    out.push_str(&format!("{esc}[{}A", cells.height));
+    if tmux {
+        out.push_str(&six.replace('\x1b', "\x1b\x1b"));
+    } else {
+        out.push_str(&six);
+    }
+    out.push_str(end);
+    Ok(out)
+}
+
+/// Drop what a sixel decoder ignores: empty sixels (`?`, `!n?`) at the end
+/// of a colour's row, and a carriage return right before a new line.
+fn trim_sixel(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    // Empty sixels seen since the last visible one, emitted only if a
+    // visible sixel follows on the same row.
+    let mut pending = String::new();
+    let mut chars = s.chars().peekable();
+    // Raster attributes and palette definitions come before the first row;
+    // they contain no `$`/`-`, and `?` never appears in them.
+    while let Some(c) = chars.next() {
+        match c {
+            '?' => pending.push('?'),
+            '!' => {
+                let mut tok = String::from('!');
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    tok.push(d);
+                    chars.next();
+                }
+                match chars.next() {
+                    Some('?') => {
+                        tok.push('?');
+                        pending.push_str(&tok);
+                    }
+                    Some(other) => {
+                        out.push_str(&pending);
+                        pending.clear();
+                        out.push_str(&tok);
+                        out.push(other);
+                    }
+                    None => out.push_str(&tok),
+                }
+            }
+            '$' | '-' => {
+                pending.clear();
+                if c == '-' && out.ends_with('$') {
+                    out.pop();
+                }
+                out.push(c);
+            }
+            _ => {
+                out.push_str(&pending);
+                pending.clear();
+                out.push(c);
+            }
+        }
+    }
+    out.push_str(&pending);
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,23 +423,73 @@ fn force_rewrite(area: Rect, buf: &mut Buffer, except: Option<Rect>) {
     }
 }
 
-/// Half-block spaces show only their background, so give them the previous
-/// cell's foreground: the terminal is then not sent a colour change for a
-/// colour nobody sees.
-fn settle_space_foregrounds(area: Rect, buf: &mut Buffer) {
+/// Largest per-channel difference at which a half-block keeps the colour
+/// already set instead of sending a new one: below what anyone sees at cell
+/// resolution, and it turns the noise of a scanned page into runs.
+pub const HALFBLOCK_TOLERANCE: u8 = 10;
+
+fn close(a: Color, b: Color) -> bool {
+    match (a, b) {
+        (Color::Rgb(r1, g1, b1), Color::Rgb(r2, g2, b2)) => {
+            r1.abs_diff(r2) <= HALFBLOCK_TOLERANCE
+                && g1.abs_diff(g2) <= HALFBLOCK_TOLERANCE
+                && b1.abs_diff(b2) <= HALFBLOCK_TOLERANCE
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// Re-spell half-block cells so the terminal gets as few colour changes as
+/// possible. A cell showing `upper` over `lower` can be `▀` (fg upper, bg
+/// lower) or `▄` (fg lower, bg upper); a flat cell can be a space (bg only)
+/// or `█` (fg only); and a colour within [`HALFBLOCK_TOLERANCE`] of the one
+/// already set is kept. Walking each row in the order ratatui writes it, the
+/// cheapest spelling wins: on a scan, paper is set once per run instead of
+/// once per cell.
+fn economise_halfblocks(area: Rect, buf: &mut Buffer) {
+    // Bytes of one truecolour SGR, and of the characters.
+    const SGR: usize = 18;
+    // (bytes, colour to use): keep the current colour when it is close.
+    let pick = |cur: Option<Color>, want: Color| match cur {
+        Some(c) if close(c, want) => (0, c),
+        _ => (SGR, want),
+    };
     for y in area.top()..area.bottom() {
-        let mut fg: Option<Color> = None;
+        let (mut fg, mut bg): (Option<Color>, Option<Color>) = (None, None);
         for x in area.left()..area.right() {
             let Some(cell) = buf.cell_mut((x, y)) else {
                 continue;
             };
-            if cell.symbol() == " " {
-                if let Some(fg) = fg {
-                    cell.set_fg(fg);
+            let (upper, lower) = match cell.symbol() {
+                "\u{2580}" => (cell.fg, cell.bg),
+                "\u{2584}" => (cell.bg, cell.fg),
+                "\u{2588}" => (cell.fg, cell.fg),
+                " " => (cell.bg, cell.bg),
+                _ => continue,
+            };
+            let (sym, f, b) = if close(upper, lower) {
+                let (sc, sb) = pick(bg, upper);
+                let (fc, ff) = pick(fg, upper);
+                // A space costs 1 byte, a full block 3.
+                if sc < fc + 3 {
+                    (" ", fg.unwrap_or(sb), sb)
+                } else {
+                    ("\u{2588}", ff, bg.unwrap_or(ff))
                 }
             } else {
-                fg = Some(cell.fg);
-            }
+                let (tf_c, tf) = pick(fg, upper);
+                let (tb_c, tb) = pick(bg, lower);
+                let (bf_c, bf) = pick(fg, lower);
+                let (bb_c, bb) = pick(bg, upper);
+                if tf_c + tb_c <= bf_c + bb_c {
+                    ("\u{2580}", tf, tb)
+                } else {
+                    ("\u{2584}", bf, bb)
+                }
+            };
+            cell.set_symbol(sym).set_fg(f).set_bg(b);
+            fg = Some(f);
+            bg = Some(b);
         }
     }
 }
@@ -369,9 +524,10 @@ impl Widget for ImageWidget<'_> {
         }
 
         let place = r.placement(area);
-        if prev != Some(Shown::Image(r.key())) && prev.is_some() {
+        if paints_over && prev != Some(Shown::Image(r.key())) && prev.is_some() {
             // The previous picture may have covered cells this one does not.
-            force_rewrite(area, buf, paints_over.then_some(place));
+            // (Kitty and half-block pictures are cells ratatui diffs itself.)
+            force_rewrite(area, buf, Some(place));
         }
         s.shown.insert(area, Shown::Image(r.key()));
 
@@ -379,7 +535,7 @@ impl Widget for ImageWidget<'_> {
             Payload::Protocol(p) => {
                 Image::new(p).render(place, buf);
                 if r.protocol() == ProtocolKind::Halfblocks {
-                    settle_space_foregrounds(place, buf);
+                    economise_halfblocks(place, buf);
                 }
             }
             Payload::Kitty(k) => {
@@ -398,5 +554,19 @@ impl Widget for ImageWidget<'_> {
                 kitty::render_placeholders(k.id, k.cells, place, buf, prefix);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trim_sixel;
+
+    #[test]
+    fn trim_drops_only_invisible_sixels() {
+        let s = "\x1bP0;1;0q\"1;1;8;12#0;2;0;0;0#0!4~??!10?$#1??~?-#0~~-\x1b\\";
+        assert_eq!(
+            trim_sixel(s),
+            "\x1bP0;1;0q\"1;1;8;12#0;2;0;0;0#0!4~$#1??~-#0~~-\x1b\\"
+        );
     }
 }
