@@ -439,6 +439,7 @@ pub enum StatusMsg {
         n: usize,
     },
     DistrictOnly,
+    StillLoading,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

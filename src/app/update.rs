@@ -1011,7 +1011,11 @@ fn advance_image(s: &mut State) {
 
 fn may_judge(s: &mut State) -> bool {
     let Some(c) = &s.cand else { return false };
-    let Some(d) = &c.detail else { return false };
+    let Some(d) = &c.detail else {
+        // Still loading: say so rather than ignore the key.
+        info(s, StatusMsg::StillLoading);
+        return false;
+    };
     let reviews = Reviews {
         site: d.site_review.state,
         district: d.district_review.state,

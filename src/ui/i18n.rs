@@ -491,6 +491,10 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
             format!("还有 {n} 项操作未发送，再按一次退出（将丢失）"),
             format!("{n} action(s) not sent yet; press again to quit anyway (they are lost)"),
         ),
+        StatusMsg::StillLoading => pick(
+            "考生资料加载中，请稍候".into(),
+            "The dossier is still loading".into(),
+        ),
         StatusMsg::DistrictOnly => pick(
             "只有考区可以退回考点".into(),
             "Only a district reviewer can return a candidate".into(),

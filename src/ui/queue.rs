@@ -136,13 +136,16 @@ pub fn compact(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         } else {
             holder
         };
+        // marker 2 · name 8 · category (the rest) · age 5 · holder 6
+        let holder_w = if w >= 30 { 6 } else { 2 };
+        let cat_w = w.saturating_sub(2 + 8 + 1 + 1 + 5 + 1 + holder_w).max(4);
         let text = format!(
             "{}{} {} {} {}",
             if here { "▶ " } else { "  " },
             pad(&clean(&r.name), 8),
-            pad(&clean(&r.exam_category), if w >= 32 { 12 } else { 8 }),
+            pad(&clean(&r.exam_category), cat_w),
             pad(&i18n::age(s.lang, r.updated_at, s.now), 5),
-            holder,
+            pad(&holder, holder_w),
         );
         let style = if here { t.selected } else { t.base };
         lines.push(Line::from(Span::styled(pad(&text, w), style)));
