@@ -1,5 +1,13 @@
 use std::process::ExitCode;
 
+/// eprintln! that cannot panic: after a dropped SSH session stderr is gone.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 use clap::Parser;
 use shenhe::cli::{Cli, Command};
 use shenhe::{config, tui};
@@ -18,7 +26,7 @@ fn main() -> ExitCode {
             match rt.block_on(shenhe::server::serve(args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("shenhe serve: {e:#}");
+                    say!("shenhe serve: {e:#}");
                     ExitCode::FAILURE
                 }
             }
@@ -27,13 +35,13 @@ fn main() -> ExitCode {
             match shenhe::images::command::run(&a, cli.low_bandwidth) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("shenhe render-image: {e}");
+                    say!("shenhe render-image: {e}");
                     ExitCode::from(1)
                 }
             }
         }
         Some(ref other) => {
-            eprintln!("shenhe: {other:?} is not built yet");
+            say!("shenhe: {other:?} is not built yet");
             ExitCode::from(2)
         }
     }
@@ -69,7 +77,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(rt) => Some(rt),
         Err(e) => {
-            eprintln!("shenhe: cannot start the runtime: {e}");
+            say!("shenhe: cannot start the runtime: {e}");
             None
         }
     }
@@ -79,7 +87,7 @@ fn finish(r: Result<(), tui::TuiError>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("shenhe: {e}");
+            say!("shenhe: {e}");
             ExitCode::FAILURE
         }
     }
@@ -180,7 +188,7 @@ fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
     match rt.block_on(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("shenhe demo: {e}");
+            say!("shenhe demo: {e}");
             ExitCode::FAILURE
         }
     }

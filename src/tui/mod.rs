@@ -208,6 +208,10 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
         effects.run(Effect::Release { id: c.id });
     }
     terminal::restore();
+    // restore() showed the cursor already. Dropping the Terminal would try
+    // again and, on a terminal that is gone (SIGHUP), eprintln! an error,
+    // which panics when stderr is gone too.
+    std::mem::forget(term);
     effects.shutdown().await;
     result
 }

@@ -67,7 +67,10 @@ fn install_panic_hook() {
     std::panic::set_hook(Box::new(move |info| {
         // Restore first, so the message lands on a sane screen.
         restore();
-        tracing::error!("panic: {info}");
+        tracing::error!(
+            "panic: {info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
         prev(info);
     }));
 }
