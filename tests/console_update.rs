@@ -1053,6 +1053,23 @@ fn stream_connection_state() {
 }
 
 #[test]
+fn resync_refetches_counts_and_the_open_dossier() {
+    let mut s = opened(Lang::Zh);
+    let effects = update(&mut s, Action::Stream(StreamEvent::Resync));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadCandidate { id: 1, .. }))
+    );
+    let effects = update(&mut s, Action::Tick(fx::now()));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::FetchPage { query, .. } if query.limit == Some(1)))
+    );
+}
+
+#[test]
 fn logout_forgets_everything() {
     let mut s = opened(Lang::Zh);
     let effects = cmd(&mut s, Command::Logout);

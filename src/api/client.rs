@@ -58,6 +58,8 @@ impl std::fmt::Debug for Client {
 pub enum StreamEvent {
     Connected,
     Event(QueueEvent),
+    /// The server dropped events for us (we were slow): refetch.
+    Resync,
     Disconnected(ApiError),
 }
 
@@ -400,6 +402,12 @@ impl Client {
             for msg in parser.feed(&chunk) {
                 // Unknown event types and unreadable payloads are skipped:
                 // a newer server may send more than this console knows.
+                if msg.event == "resync" {
+                    if !emit(StreamEvent::Resync) {
+                        return Ok(false);
+                    }
+                    continue;
+                }
                 if (msg.event == "candidate" || msg.event.is_empty())
                     && let Ok(ev) = serde_json::from_str::<QueueEvent>(&msg.data)
                     && !emit(StreamEvent::Event(ev))

@@ -1665,6 +1665,14 @@ fn stream(s: &mut State, ev: StreamEvent) -> Vec<Effect> {
             }
             vec![]
         }
+        StreamEvent::Resync => {
+            // Missed events: counts now, the dossier on screen too.
+            s.queue.counts_stale_since = Some(s.now - Duration::seconds(10));
+            match s.cand.as_ref().map(|c| c.id) {
+                Some(id) => load_candidate(s, id),
+                None => vec![],
+            }
+        }
         StreamEvent::Disconnected(e) => {
             s.conn = Conn::Reconnecting;
             if e.is_unauthorized() {
