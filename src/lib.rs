@@ -3,8 +3,13 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod app;
 pub mod assets;
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod images;
 pub mod outbox;
+pub mod server;
+pub mod tui;
+pub mod ui;

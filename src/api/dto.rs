@@ -12,6 +12,26 @@ use crate::domain::image::{Lock, Verdict};
 use crate::domain::reason::ReasonTarget;
 use crate::domain::review::{Decision, Level, ReviewStatus};
 
+/// An optional integer that also accepts an integral float (`7.0`): JSON
+/// Schema's `integer` admits both, and clients in other languages send them.
+fn integral<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => {
+            if let Some(i) = n.as_i64() {
+                return Ok(Some(i));
+            }
+            match n.as_f64() {
+                Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+                    Ok(Some(f as i64))
+                }
+                _ => Err(D::Error::custom(format!("{n} is not a 64-bit integer"))),
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------- session
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -261,14 +281,17 @@ pub struct CandidateDetail {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LockRequest {
     /// The image version the reviewer saw (or send `If-Match`).
+    #[serde(default, deserialize_with = "integral")]
     pub expected_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UnlockRequest {
     /// Image reason codes, at least one.
+    #[serde(default)]
     pub reasons: Vec<String>,
     pub note: Option<String>,
+    #[serde(default, deserialize_with = "integral")]
     pub expected_version: Option<i64>,
 }
 
@@ -288,6 +311,7 @@ pub struct DecisionRequest {
     pub reasons: Vec<String>,
     pub note: Option<String>,
     /// The candidate version the reviewer saw (or send `If-Match`).
+    #[serde(default, deserialize_with = "integral")]
     pub expected_version: Option<i64>,
 }
 
@@ -324,9 +348,9 @@ pub struct AuditEventDto {
     /// `image:{id}` or `candidate:{id}`.
     pub target: String,
     pub candidate_id: i64,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub before: serde_json::Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub after: serde_json::Value,
     pub reasons: Vec<String>,
     pub note: Option<String>,
@@ -491,6 +515,9 @@ pub struct CandidateImageDto {
     pub verdict: Verdict,
     pub reasons: Vec<String>,
     pub note: Option<String>,
+    /// 已锁定 / 未锁定: `lock` in the words of the registration system.
+    #[serde(default)]
+    pub lock_zh: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

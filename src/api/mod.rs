@@ -1,3 +1,5 @@
 //! The HTTP API: wire types shared with the server, and the console's client.
 
+pub mod client;
 pub mod dto;
+pub mod error;

@@ -10,3 +10,4 @@ pub mod quality;
 pub mod reason;
 pub mod review;
 pub mod rules;
+pub mod text;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Fuzz the served OpenAPI document with schemathesis: every check, 50
+# examples per operation, against `shenhe serve --demo` on a free loopback
+# port with a fresh database. Fails on any failure; prints the case count.
+#
+# Reviewer operations run with a reviewer's token, candidate operations
+# with a candidate's; the two logouts run last, each with a token of its
+# own, since they revoke the token they are called with.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ST_VERSION=4.32.5
+VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet "schemathesis==$ST_VERSION"
+fi
+
+BIN=${SHENHE_BIN:-}
+if [ -z "$BIN" ]; then
+    if [ -x target/release/shenhe ]; then BIN=target/release/shenhe; else
+        cargo build --quiet --bin shenhe
+        BIN=target/debug/shenhe
+    fi
+fi
+
+TMP=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+"$BIN" serve --demo --candidates 200 --db "$TMP/st.db" --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 240); do
+    curl -sf "$BASE/api/v1/health" >/dev/null 2>&1 && break
+    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
+    sleep 0.5
+done
+curl -sf "$BASE/api/v1/health" >/dev/null
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+login() {
+    curl -sf -X POST -H 'content-type: application/json' \
+        -d "{\"username\":\"$1\",\"password\":\"demo\"}" "$BASE/api/v1/session" | json '["token"]'
+}
+candidate_login() {
+    curl -sf -X POST -H 'content-type: application/json' \
+        -d "{\"reg_no\":\"$1\",\"password\":\"demo\"}" "$BASE/api/v1/candidate/session" | json '["token"]'
+}
+
+TOKEN=$(login nanjing)
+REG_NO=$(curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/candidates?state=not_started&limit=1" |
+    json '["items"][0]["reg_no"]')
+CTOKEN=$(candidate_login "$REG_NO")
+
+SPEC="$BASE/api/v1/openapi.json"
+COMMON=(--checks all --max-examples 50 --seed 20270214 --no-color --workers 1
+    --generation-database none)
+TOTAL=0
+run() {
+    local name=$1
+    shift
+    local out="$TMP/$name.txt"
+    set +e
+    "$VENV/bin/st" run "$SPEC" "${COMMON[@]}" "$@" | tee "$out"
+    local rc=${PIPESTATUS[0]}
+    set -e
+    local cases
+    cases=$(grep -Eo '[0-9]+ test cases' "$out" | tail -1 | grep -Eo '^[0-9]+' || echo 0)
+    TOTAL=$((TOTAL + cases))
+    if [ "$rc" -ne 0 ]; then
+        echo "schemathesis ($name) failed; server log:" >&2
+        tail -n 50 "$TMP/server.log" >&2
+        exit "$rc"
+    fi
+}
+
+run reviewer -H "Authorization: Bearer $TOKEN" --exclude-tag candidate --exclude-operation-id logout
+run candidate -H "Authorization: Bearer $CTOKEN" --include-tag candidate \
+    --exclude-operation-id candidate_logout
+run reviewer-logout -H "Authorization: Bearer $(login suzhou)" --include-operation-id logout
+run candidate-logout -H "Authorization: Bearer $(candidate_login "$REG_NO")" \
+    --include-operation-id candidate_logout
+
+echo "schemathesis: $TOTAL test cases, 0 failures"

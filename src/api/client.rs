@@ -1,0 +1,517 @@
+//! The console's HTTP client for `/api/v1`: bearer token, timeouts,
+//! Idempotency-Key and expected_version on every mutation, typed errors
+//! from problem+json, and a reconnecting reader of the event stream.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::dto::{
+    AuditList, CandidateDetail, CandidateList, CandidateQuery, ClaimDto, DecisionRequest,
+    DecisionResponse, FeedbackRequest, ImageActionResponse, LockRequest, LoginRequest, MeResponse,
+    QueueEvent, RevealResponse, SessionResponse, UndoResponse, UnlockRequest,
+};
+use super::error::ApiError;
+
+/// Timeouts sized for a slow SSH-era link: connecting should be quick,
+/// a request may take a while on a congested line.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+    /// The event stream: the server sends a keep-alive more often than this.
+    pub idle_stream: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            request: Duration::from_secs(20),
+            idle_stream: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Cheap to clone; clones share the token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    stream_http: reqwest::Client,
+    base: String,
+    token: Arc<RwLock<Option<String>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("Client").field("base", &self.base).finish()
+    }
+}
+
+/// What the event-stream reader reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    Connected,
+    Event(QueueEvent),
+    /// The server dropped events for us (we were slow): refetch.
+    Resync,
+    Disconnected(ApiError),
+}
+
+fn map_err(e: reqwest::Error) -> ApiError {
+    if e.is_timeout() {
+        ApiError::Timeout
+    } else if e.is_connect() || e.is_request() || e.is_body() {
+        ApiError::Connect(e.to_string())
+    } else if e.is_decode() {
+        ApiError::Malformed(e.to_string())
+    } else if e.is_builder() {
+        ApiError::Invalid(e.to_string())
+    } else {
+        ApiError::Connect(e.to_string())
+    }
+}
+
+impl Client {
+    pub fn new(base_url: &str, token: Option<String>, t: Timeouts) -> Result<Client, ApiError> {
+        let base = base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ApiError::Invalid(format!(
+                "server URL must start with http:// or https://, got {base:?}"
+            )));
+        }
+        let ua = concat!("shenhe/", env!("CARGO_PKG_VERSION"));
+        let http = reqwest::Client::builder()
+            .user_agent(ua)
+            .connect_timeout(t.connect)
+            .timeout(t.request)
+            .build()
+            .map_err(map_err)?;
+        // The event stream lives for hours: no total timeout, only idleness.
+        let stream_http = reqwest::Client::builder()
+            .user_agent(ua)
+            .connect_timeout(t.connect)
+            .read_timeout(t.idle_stream)
+            .build()
+            .map_err(map_err)?;
+        Ok(Client {
+            http,
+            stream_http,
+            base,
+            token: Arc::new(RwLock::new(token)),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub fn set_token(&self, token: Option<String>) {
+        if let Ok(mut t) = self.token.write() {
+            *t = token;
+        }
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.token.read().ok().and_then(|t| t.clone())
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.base, path)
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.token() {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
+        let resp = self.authed(rb).send().await.map_err(map_err)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(map_err)?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(ApiError::from_response(status.as_u16(), &body))
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T, ApiError> {
+        let body = self.send(rb).await?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        self.json(self.http.get(self.url(path))).await
+    }
+
+    /// A mutation: JSON body and an Idempotency-Key, so a retry after a
+    /// timeout cannot apply twice.
+    async fn mutate<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> Result<T, ApiError> {
+        let rb = self
+            .http
+            .post(self.url(path))
+            .header("Idempotency-Key", idempotency_key)
+            .json(body);
+        self.json(rb).await
+    }
+
+    // ------------------------------------------------------------ session
+
+    pub async fn health(&self) -> Result<(), ApiError> {
+        self.send(self.http.get(self.url("/health")))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<SessionResponse, ApiError> {
+        let body = LoginRequest {
+            username: username.to_string(),
+            password: password.to_string(),
+        };
+        let s: SessionResponse = self
+            .json(self.http.post(self.url("/session")).json(&body))
+            .await?;
+        self.set_token(Some(s.token.clone()));
+        Ok(s)
+    }
+
+    pub async fn me(&self) -> Result<MeResponse, ApiError> {
+        self.get("/me").await
+    }
+
+    pub async fn logout(&self) -> Result<(), ApiError> {
+        self.send(self.http.delete(self.url("/session")))
+            .await
+            .map(|_| ())
+    }
+
+    // ------------------------------------------------------------ reads
+
+    pub async fn candidates(&self, q: &CandidateQuery) -> Result<CandidateList, ApiError> {
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(s) = &q.state {
+            params.push(("state", s.clone()));
+        }
+        if let Some(s) = &q.q {
+            params.push(("q", s.clone()));
+        }
+        if let Some(s) = &q.cursor {
+            params.push(("cursor", s.clone()));
+        }
+        if let Some(l) = q.limit {
+            params.push(("limit", l.to_string()));
+        }
+        let mut url = reqwest::Url::parse(&self.url("/candidates"))
+            .map_err(|e| ApiError::Invalid(e.to_string()))?;
+        if !params.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in &params {
+                pairs.append_pair(k, v);
+            }
+        }
+        self.json(self.http.get(url)).await
+    }
+
+    pub async fn candidate(&self, id: i64) -> Result<CandidateDetail, ApiError> {
+        self.get(&format!("/candidates/{id}")).await
+    }
+
+    pub async fn audit(&self, id: i64) -> Result<AuditList, ApiError> {
+        self.get(&format!("/candidates/{id}/audit")).await
+    }
+
+    /// The image bytes (the images engine decodes them off the UI thread).
+    pub async fn image_content(&self, image_id: i64) -> Result<Bytes, ApiError> {
+        self.send(
+            self.http
+                .get(self.url(&format!("/images/{image_id}/content"))),
+        )
+        .await
+    }
+
+    // ------------------------------------------------------------ claims
+
+    /// Claim or renew. The answer's shape is lenient: a claim object, or
+    /// anything else (then None).
+    pub async fn claim(
+        &self,
+        id: i64,
+        idempotency_key: &str,
+    ) -> Result<Option<ClaimDto>, ApiError> {
+        let v: serde_json::Value = self
+            .mutate(
+                &format!("/candidates/{id}/claim"),
+                &serde_json::json!({}),
+                idempotency_key,
+            )
+            .await?;
+        let claim = v.get("claim").cloned().unwrap_or(v);
+        Ok(serde_json::from_value(claim).ok())
+    }
+
+    pub async fn release(&self, id: i64) -> Result<(), ApiError> {
+        self.send(
+            self.http
+                .delete(self.url(&format!("/candidates/{id}/claim"))),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    // ------------------------------------------------------------ mutations
+
+    pub async fn lock(
+        &self,
+        image_id: i64,
+        expected_version: i64,
+        idempotency_key: &str,
+    ) -> Result<ImageActionResponse, ApiError> {
+        let body = LockRequest {
+            expected_version: Some(expected_version),
+        };
+        self.mutate(&format!("/images/{image_id}/lock"), &body, idempotency_key)
+            .await
+    }
+
+    pub async fn unlock(
+        &self,
+        image_id: i64,
+        body: &UnlockRequest,
+        idempotency_key: &str,
+    ) -> Result<ImageActionResponse, ApiError> {
+        self.mutate(&format!("/images/{image_id}/unlock"), body, idempotency_key)
+            .await
+    }
+
+    pub async fn decide(
+        &self,
+        candidate_id: i64,
+        body: &DecisionRequest,
+        idempotency_key: &str,
+    ) -> Result<DecisionResponse, ApiError> {
+        self.mutate(
+            &format!("/candidates/{candidate_id}/decision"),
+            body,
+            idempotency_key,
+        )
+        .await
+    }
+
+    pub async fn feedback(
+        &self,
+        candidate_id: i64,
+        body: &FeedbackRequest,
+        idempotency_key: &str,
+    ) -> Result<(), ApiError> {
+        let _: serde_json::Value = self
+            .mutate(
+                &format!("/candidates/{candidate_id}/feedback"),
+                body,
+                idempotency_key,
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn undo(
+        &self,
+        audit_id: i64,
+        idempotency_key: &str,
+    ) -> Result<UndoResponse, ApiError> {
+        self.mutate(
+            &format!("/audit/{audit_id}/undo"),
+            &serde_json::json!({}),
+            idempotency_key,
+        )
+        .await
+    }
+
+    pub async fn reveal(
+        &self,
+        candidate_id: i64,
+        idempotency_key: &str,
+    ) -> Result<RevealResponse, ApiError> {
+        self.mutate(
+            &format!("/candidates/{candidate_id}/reveal"),
+            &serde_json::json!({}),
+            idempotency_key,
+        )
+        .await
+    }
+
+    // ------------------------------------------------------------ events
+
+    /// Read `/events` until `emit` returns false, reconnecting with backoff
+    /// (1 s doubling to 30 s) after every drop. 401 ends the loop after
+    /// reporting it: a new token restarts it.
+    pub async fn run_events(&self, mut emit: impl FnMut(StreamEvent) -> bool) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let res = self.read_events_once(&mut emit, &mut backoff).await;
+            let err = match res {
+                Ok(false) => return,
+                Ok(true) => ApiError::Connect("the event stream ended".into()),
+                Err(e) => e,
+            };
+            let unauthorized = err.is_unauthorized();
+            if !emit(StreamEvent::Disconnected(err)) || unauthorized {
+                return;
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// One connection. Ok(false): the receiver is gone; Ok(true): EOF.
+    async fn read_events_once(
+        &self,
+        emit: &mut impl FnMut(StreamEvent) -> bool,
+        backoff: &mut Duration,
+    ) -> Result<bool, ApiError> {
+        let rb = self
+            .stream_http
+            .get(self.url("/events"))
+            .header("Accept", "text/event-stream");
+        let resp = self.authed(rb).send().await.map_err(map_err)?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.bytes().await.unwrap_or_default();
+            return Err(ApiError::from_response(status.as_u16(), &body));
+        }
+        if !emit(StreamEvent::Connected) {
+            return Ok(false);
+        }
+        *backoff = Duration::from_secs(1);
+        let mut parser = SseParser::default();
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(map_err)?;
+            for msg in parser.feed(&chunk) {
+                // Unknown event types and unreadable payloads are skipped:
+                // a newer server may send more than this console knows.
+                if msg.event == "resync" {
+                    if !emit(StreamEvent::Resync) {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                if (msg.event == "candidate" || msg.event.is_empty())
+                    && let Ok(ev) = serde_json::from_str::<QueueEvent>(&msg.data)
+                    && !emit(StreamEvent::Event(ev))
+                {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseMessage {
+    pub event: String,
+    pub data: String,
+}
+
+/// Incremental `text/event-stream` parser: bytes in, complete messages out.
+/// Lines may be split across chunks; comments (`:keep-alive`) are ignored.
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: Vec<u8>,
+    event: String,
+    data: Vec<String>,
+}
+
+/// A server that never sends a newline must not grow our memory forever.
+const MAX_SSE_LINE: usize = 1 << 20;
+
+impl SseParser {
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseMessage> {
+        self.buf.extend_from_slice(chunk);
+        let mut out = Vec::new();
+        while let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+            let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            let line = String::from_utf8_lossy(&line).into_owned();
+            if line.is_empty() {
+                if !self.data.is_empty() {
+                    out.push(SseMessage {
+                        event: std::mem::take(&mut self.event),
+                        data: self.data.join("\n"),
+                    });
+                    self.data.clear();
+                } else {
+                    self.event.clear();
+                }
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f.to_string(), v.strip_prefix(' ').unwrap_or(v).to_string()),
+                None => (line.clone(), String::new()),
+            };
+            match field.as_str() {
+                "event" => self.event = value,
+                "data" => self.data.push(value),
+                _ => {}
+            }
+        }
+        if self.buf.len() > MAX_SSE_LINE {
+            self.buf.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_split_across_chunks() {
+        let mut p = SseParser::default();
+        assert!(p.feed(b": keep-alive\n\nevent: cand").is_empty());
+        assert!(p.feed(b"idate\ndata: {\"a\":").is_empty());
+        let msgs = p.feed(b"1}\r\n\r\ndata: x\ndata: y\n\n");
+        assert_eq!(
+            msgs,
+            vec![
+                SseMessage {
+                    event: "candidate".into(),
+                    data: "{\"a\":1}".into()
+                },
+                SseMessage {
+                    event: String::new(),
+                    data: "x\ny".into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_url_is_an_error_not_a_panic() {
+        assert!(matches!(
+            Client::new("localhost:8080", None, Timeouts::default()),
+            Err(ApiError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,101 @@
+//! Actions (what happened) and effects (what to do about it).
+
+use chrono::{DateTime, Utc};
+
+use crate::api::client::StreamEvent;
+use crate::api::dto::{
+    AuditList, CandidateDetail, CandidateList, CandidateQuery, ClaimDto, DecisionResponse,
+    ImageActionResponse, MeResponse, RevealResponse, SessionResponse, UndoResponse,
+};
+use crate::api::error::ApiError;
+
+use super::keys::KeyAction;
+use super::state::Op;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Key(KeyAction),
+    /// The clock: drives claim renewal, retries and ages in the queue.
+    Tick(DateTime<Utc>),
+    Resize(u16, u16),
+    /// Bracketed paste into the focused text field.
+    Paste(String),
+    LoginDone(Result<Box<SessionResponse>, ApiError>),
+    MeDone(Result<Box<MeResponse>, ApiError>),
+    PageDone {
+        req: u64,
+        result: Result<Box<CandidateList>, ApiError>,
+    },
+    DetailDone {
+        req: u64,
+        id: i64,
+        result: Result<Box<CandidateDetail>, ApiError>,
+    },
+    AuditDone {
+        id: i64,
+        result: Result<AuditList, ApiError>,
+    },
+    ClaimDone {
+        id: i64,
+        result: Result<Option<ClaimDto>, ApiError>,
+    },
+    OpDone {
+        op: u64,
+        result: Result<OpOk, ApiError>,
+    },
+    RevealDone {
+        id: i64,
+        result: Result<RevealResponse, ApiError>,
+    },
+    Stream(StreamEvent),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpOk {
+    Image(Box<ImageActionResponse>),
+    Decision(Box<DecisionResponse>),
+    Feedback,
+    Undo(Box<UndoResponse>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Login {
+        username: String,
+        password: String,
+    },
+    /// Validate the token we start with (GET /me).
+    CheckToken,
+    SaveToken {
+        token: String,
+        expires_at: DateTime<Utc>,
+    },
+    ForgetToken,
+    FetchPage {
+        req: u64,
+        query: CandidateQuery,
+    },
+    LoadCandidate {
+        req: u64,
+        id: i64,
+    },
+    LoadAudit {
+        id: i64,
+    },
+    Claim {
+        id: i64,
+        idem: String,
+    },
+    Release {
+        id: i64,
+    },
+    Send(Box<Op>),
+    Reveal {
+        id: i64,
+        idem: String,
+    },
+    /// (Re)start the event-stream reader.
+    StartEvents,
+    Logout,
+    Quit,
+}

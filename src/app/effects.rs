@@ -1,0 +1,315 @@
+//! The only place that spawns tasks: runs each Effect against the API
+//! client and sends the result back as an Action.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use crate::api::client::Client;
+use crate::api::dto::{DecisionRequest, FeedbackRequest, UnlockRequest};
+
+use super::action::{Action, Effect, OpOk};
+use super::state::{Op, OpKind};
+
+/// The token file: reused until it expires, for this server only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredToken {
+    pub server: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub fn token_path(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("token.json")
+}
+
+/// A stored token for `server` that has not expired.
+pub fn load_token(data_dir: &std::path::Path, server: &str, now: DateTime<Utc>) -> Option<String> {
+    let text = std::fs::read_to_string(token_path(data_dir)).ok()?;
+    let t: StoredToken = serde_json::from_str(&text).ok()?;
+    (t.server == server && t.expires_at > now).then_some(t.token)
+}
+
+/// Write the token readable by the owner only (mode 0600), atomically.
+pub fn save_token(data_dir: &std::path::Path, t: &StoredToken) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(data_dir)?;
+    let tmp = data_dir.join("token.json.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(
+        serde_json::to_string(t)
+            .map_err(std::io::Error::other)?
+            .as_bytes(),
+    )?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, token_path(data_dir))
+}
+
+pub struct Effects {
+    client: Client,
+    tx: UnboundedSender<Action>,
+    /// None: do not store tokens (demo, SHENHE_TOKEN).
+    data_dir: Option<PathBuf>,
+    events: Option<JoinHandle<()>>,
+    /// Releases still running, awaited (briefly) before exit.
+    releases: Vec<JoinHandle<()>>,
+}
+
+impl Effects {
+    pub fn new(client: Client, tx: UnboundedSender<Action>, data_dir: Option<PathBuf>) -> Effects {
+        Effects {
+            client,
+            tx,
+            data_dir,
+            events: None,
+            releases: Vec::new(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn spawn<F>(&self, fut: F)
+    where
+        F: std::future::Future<Output = Option<Action>> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            if let Some(a) = fut.await {
+                // The loop is gone when the console quits; nothing to do.
+                let _ = tx.send(a);
+            }
+        });
+    }
+
+    /// Run one effect. Returns false for Quit (the loop ends).
+    pub fn run(&mut self, effect: Effect) -> bool {
+        let c = self.client.clone();
+        match effect {
+            Effect::Quit => return false,
+            Effect::Login { username, password } => self.spawn(async move {
+                Some(Action::LoginDone(
+                    c.login(&username, &password).await.map(Box::new),
+                ))
+            }),
+            Effect::CheckToken => {
+                self.spawn(async move { Some(Action::MeDone(c.me().await.map(Box::new))) })
+            }
+            Effect::SaveToken { token, expires_at } => {
+                if let Some(dir) = &self.data_dir {
+                    let t = StoredToken {
+                        server: c.base_url().to_string(),
+                        token,
+                        expires_at,
+                    };
+                    if let Err(e) = save_token(dir, &t) {
+                        tracing::warn!("cannot store the token: {e}");
+                    }
+                }
+            }
+            Effect::ForgetToken => {
+                if let Some(dir) = &self.data_dir {
+                    let _ = std::fs::remove_file(token_path(dir));
+                }
+            }
+            Effect::FetchPage { req, query } => self.spawn(async move {
+                Some(Action::PageDone {
+                    req,
+                    result: c.candidates(&query).await.map(Box::new),
+                })
+            }),
+            Effect::LoadCandidate { req, id } => self.spawn(async move {
+                Some(Action::DetailDone {
+                    req,
+                    id,
+                    result: c.candidate(id).await.map(Box::new),
+                })
+            }),
+            Effect::LoadAudit { id } => self.spawn(async move {
+                Some(Action::AuditDone {
+                    id,
+                    result: c.audit(id).await,
+                })
+            }),
+            Effect::Claim { id, idem } => self.spawn(async move {
+                Some(Action::ClaimDone {
+                    id,
+                    result: c.claim(id, &idem).await,
+                })
+            }),
+            Effect::Release { id } => {
+                self.releases.retain(|h| !h.is_finished());
+                self.releases.push(tokio::spawn(async move {
+                    if let Err(e) = c.release(id).await {
+                        tracing::info!("release {id}: {e}");
+                    }
+                }));
+            }
+            Effect::Reveal { id, idem } => self.spawn(async move {
+                Some(Action::RevealDone {
+                    id,
+                    result: c.reveal(id, &idem).await,
+                })
+            }),
+            Effect::Send(op) => self.spawn(async move {
+                let id = op.id;
+                Some(Action::OpDone {
+                    op: id,
+                    result: send(&c, *op).await,
+                })
+            }),
+            Effect::StartEvents => {
+                if let Some(h) = self.events.take() {
+                    h.abort();
+                }
+                let tx = self.tx.clone();
+                self.events = Some(tokio::spawn(async move {
+                    c.run_events(|ev| tx.send(Action::Stream(ev)).is_ok()).await;
+                }));
+            }
+            Effect::Logout => {
+                if let Some(h) = self.events.take() {
+                    h.abort();
+                }
+                self.spawn(async move {
+                    let _ = c.logout().await;
+                    c.set_token(None);
+                    None
+                });
+            }
+        }
+        true
+    }
+
+    /// Before exit: let claim releases finish, briefly (a claim would
+    /// expire by itself; this just frees the candidate sooner).
+    pub async fn shutdown(&mut self) {
+        let all = futures::future::join_all(self.releases.drain(..));
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(1500), all).await;
+    }
+}
+
+impl Drop for Effects {
+    fn drop(&mut self) {
+        if let Some(h) = self.events.take() {
+            h.abort();
+        }
+    }
+}
+
+async fn send(c: &Client, op: Op) -> Result<OpOk, crate::api::error::ApiError> {
+    match op.kind {
+        OpKind::Lock { image_id } => c
+            .lock(image_id, op.expected_version, &op.idem)
+            .await
+            .map(|r| OpOk::Image(Box::new(r))),
+        OpKind::Unlock {
+            image_id,
+            reasons,
+            note,
+        } => c
+            .unlock(
+                image_id,
+                &UnlockRequest {
+                    reasons,
+                    note,
+                    expected_version: Some(op.expected_version),
+                },
+                &op.idem,
+            )
+            .await
+            .map(|r| OpOk::Image(Box::new(r))),
+        OpKind::Decide {
+            level,
+            decision,
+            reasons,
+            note,
+        } => c
+            .decide(
+                op.candidate_id,
+                &DecisionRequest {
+                    level,
+                    decision,
+                    reasons,
+                    note,
+                    expected_version: Some(op.expected_version),
+                },
+                &op.idem,
+            )
+            .await
+            .map(|r| OpOk::Decision(Box::new(r))),
+        OpKind::Feedback { channel, body } => c
+            .feedback(
+                op.candidate_id,
+                &FeedbackRequest { channel, body },
+                &op.idem,
+            )
+            .await
+            .map(|()| OpOk::Feedback),
+        OpKind::Undo { audit_id } => c
+            .undo(audit_id, &op.idem)
+            .await
+            .map(|r| OpOk::Undo(Box::new(r))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_file_is_private_and_scoped() {
+        let dir = tempfile::tempdir().expect("dir");
+        let now = chrono::Utc::now();
+        let t = StoredToken {
+            server: "http://a:1".into(),
+            token: "secret".into(),
+            expires_at: now + chrono::Duration::hours(1),
+        };
+        save_token(dir.path(), &t).expect("save");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(token_path(dir.path()))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now).as_deref(),
+            Some("secret")
+        );
+        // Another server's console does not get it; nor does anyone after expiry.
+        assert_eq!(load_token(dir.path(), "http://b:1", now), None);
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now + chrono::Duration::hours(2)),
+            None
+        );
+        // Saving again replaces it.
+        save_token(
+            dir.path(),
+            &StoredToken {
+                token: "new".into(),
+                ..t
+            },
+        )
+        .expect("save");
+        assert_eq!(
+            load_token(dir.path(), "http://a:1", now).as_deref(),
+            Some("new")
+        );
+    }
+}

@@ -1,0 +1,603 @@
+//! Everything the console knows. `update` is the only writer; `ui` reads.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+
+use crate::api::dto::{
+    AuditEventDto, CandidateDetail, CandidateSummary, Counts, ImageDto, ReviewerDto, WindowDto,
+};
+use crate::api::error::ApiError;
+use crate::domain::audit::FeedbackChannel;
+use crate::domain::image::Verdict;
+use crate::domain::reason::ReasonCode;
+use crate::domain::review::{Decision, Level, ReviewStatus};
+
+use super::keys::{Keymap, Mode};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub reviewer: ReviewerDto,
+    pub window: WindowDto,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Before the first session.
+    Login,
+    Queue,
+    Candidate,
+    /// The current image full-screen.
+    Zoom,
+}
+
+/// The queue's state filter (tabs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Awaiting,
+    Pending,
+    Passed,
+    Rejected,
+    Returned,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Awaiting,
+        Tab::Pending,
+        Tab::Passed,
+        Tab::Rejected,
+        Tab::Returned,
+    ];
+
+    pub fn status(self) -> ReviewStatus {
+        match self {
+            Tab::Awaiting => ReviewStatus::AwaitingReview,
+            Tab::Pending => ReviewStatus::Pending,
+            Tab::Passed => ReviewStatus::Passed,
+            Tab::Rejected => ReviewStatus::Rejected,
+            Tab::Returned => ReviewStatus::Returned,
+        }
+    }
+
+    pub fn count(self, c: &Counts) -> i64 {
+        match self {
+            Tab::Awaiting => c.awaiting_review,
+            Tab::Pending => c.pending,
+            Tab::Passed => c.passed,
+            Tab::Rejected => c.rejected,
+            Tab::Returned => c.returned,
+        }
+    }
+}
+
+pub fn count_mut(c: &mut Counts, s: ReviewStatus) -> Option<&mut i64> {
+    match s {
+        ReviewStatus::AwaitingReview => Some(&mut c.awaiting_review),
+        ReviewStatus::Pending => Some(&mut c.pending),
+        ReviewStatus::Passed => Some(&mut c.passed),
+        ReviewStatus::Rejected => Some(&mut c.rejected),
+        ReviewStatus::Returned => Some(&mut c.returned),
+        ReviewStatus::NotStarted => Some(&mut c.not_started),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conn {
+    Unknown,
+    Connected,
+    Reconnecting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoginField {
+    #[default]
+    Username,
+    Password,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+    pub focus: LoginField,
+    pub busy: bool,
+    pub error: Option<StatusMsg>,
+    /// Checking a stored token failed for want of a connection: retry then.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queue {
+    pub tab: Tab,
+    pub query: String,
+    pub rows: Vec<CandidateSummary>,
+    pub next_cursor: Option<String>,
+    /// The request id of the page being fetched, and whether it restarts.
+    pub loading: Option<(u64, bool)>,
+    pub counts_req: Option<u64>,
+    /// An event told us counts changed for a row we do not hold.
+    pub counts_stale_since: Option<DateTime<Utc>>,
+    pub selected: usize,
+    pub offset: usize,
+    pub counts: Counts,
+    pub loaded: bool,
+}
+
+impl Queue {
+    pub fn new() -> Queue {
+        Queue {
+            tab: Tab::Awaiting,
+            query: String::new(),
+            rows: Vec::new(),
+            next_cursor: None,
+            loading: None,
+            counts_req: None,
+            counts_stale_since: None,
+            selected: 0,
+            offset: 0,
+            counts: Counts::default(),
+            loaded: false,
+        }
+    }
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Queue::new()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimState {
+    Requesting,
+    Mine {
+        renewed_at: DateTime<Utc>,
+    },
+    HeldBy {
+        who: String,
+        until: Option<DateTime<Utc>>,
+    },
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateView {
+    pub id: i64,
+    /// What the queue row said, for the title while the dossier loads.
+    pub summary: Option<CandidateSummary>,
+    pub detail: Option<Box<CandidateDetail>>,
+    pub loading: Option<u64>,
+    /// Index into `images()`.
+    pub image: usize,
+    pub claim: ClaimState,
+    pub panel: bool,
+    pub audit: Option<Vec<AuditEventDto>>,
+    pub revealed: Option<String>,
+    pub opened_at: DateTime<Utc>,
+}
+
+impl CandidateView {
+    /// Every image of the dossier in display order (material, then slot).
+    pub fn images(&self) -> Vec<&ImageDto> {
+        self.detail
+            .as_ref()
+            .map(|d| d.materials.iter().flat_map(|m| m.images.iter()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn current_image(&self) -> Option<&ImageDto> {
+        self.images().get(self.image).copied()
+    }
+
+    pub fn image_mut(&mut self, image_id: i64) -> Option<&mut ImageDto> {
+        self.detail.as_mut().and_then(|d| {
+            d.materials
+                .iter_mut()
+                .flat_map(|m| m.images.iter_mut())
+                .find(|i| i.id == image_id)
+        })
+    }
+
+    pub fn name(&self) -> String {
+        self.detail
+            .as_ref()
+            .map(|d| d.name.clone())
+            .or_else(|| self.summary.as_ref().map(|s| s.name.clone()))
+            .unwrap_or_else(|| format!("#{}", self.id))
+    }
+
+    /// (unreviewed, replace requested) image counts.
+    pub fn open_work(&self) -> (usize, usize) {
+        let imgs = self.images();
+        (
+            imgs.iter()
+                .filter(|i| i.verdict == Verdict::Unreviewed)
+                .count(),
+            imgs.iter()
+                .filter(|i| i.verdict == Verdict::ReplaceRequested)
+                .count(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerPurpose {
+    Unlock { image_id: i64 },
+    Pending,
+    Reject,
+    Return,
+}
+
+impl PickerPurpose {
+    pub fn decision(self) -> Option<Decision> {
+        match self {
+            PickerPurpose::Unlock { .. } => None,
+            PickerPurpose::Pending => Some(Decision::Pending),
+            PickerPurpose::Reject => Some(Decision::Reject),
+            PickerPurpose::Return => Some(Decision::Return),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Picker {
+    pub purpose: PickerPurpose,
+    pub options: Vec<&'static ReasonCode>,
+    pub chosen: Vec<bool>,
+    pub cursor: usize,
+    pub note: String,
+    pub note_focus: bool,
+    pub error: Option<StatusMsg>,
+}
+
+impl Picker {
+    pub fn codes(&self) -> Vec<String> {
+        self.options
+            .iter()
+            .zip(&self.chosen)
+            .filter(|(_, c)| **c)
+            .map(|(r, _)| r.code.to_string())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmReject {
+    pub candidate_id: i64,
+    pub name: String,
+    pub reasons: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Search,
+    Palette,
+    Feedback,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+    pub channel: FeedbackChannel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Picker(Picker),
+    Confirm(ConfirmReject),
+    Help { scroll: u16 },
+    Input(Input),
+}
+
+/// A mutation waiting to be sent, or in flight. Sent one at a time, in
+/// order, so each carries the version the previous one produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Op {
+    pub id: u64,
+    pub candidate_id: i64,
+    /// For messages ("张三 已通过").
+    pub name: String,
+    pub kind: OpKind,
+    /// Idempotency-Key: the same on every retry of this op.
+    pub idem: String,
+    /// Image version (image ops) or candidate version (decision).
+    pub expected_version: i64,
+    pub attempts: u32,
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpKind {
+    Lock {
+        image_id: i64,
+    },
+    Unlock {
+        image_id: i64,
+        reasons: Vec<String>,
+        note: Option<String>,
+    },
+    Decide {
+        level: Level,
+        decision: Decision,
+        reasons: Vec<String>,
+        note: Option<String>,
+    },
+    Feedback {
+        channel: FeedbackChannel,
+        body: String,
+    },
+    Undo {
+        audit_id: i64,
+    },
+}
+
+impl OpKind {
+    pub fn undoable(&self) -> bool {
+        matches!(
+            self,
+            OpKind::Lock { .. } | OpKind::Unlock { .. } | OpKind::Decide { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outbox {
+    pub items: VecDeque<Op>,
+    pub in_flight: Option<u64>,
+    pub next_id: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoEntry {
+    pub audit_id: i64,
+    pub candidate_id: i64,
+    pub name: String,
+    pub kind: OpKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Ok,
+    Warn,
+    Error,
+}
+
+/// What the status bar says, structured so the ui words it in either
+/// language (and tests can match on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusMsg {
+    Locked {
+        left: usize,
+    },
+    AllAccepted,
+    AlreadyAccepted,
+    AlreadyUnlocked,
+    Unlocked,
+    Decided {
+        name: String,
+        decision: Decision,
+    },
+    NotAllAccepted {
+        unreviewed: usize,
+        replace: usize,
+    },
+    NotYourTurn,
+    NoImages,
+    Undone {
+        name: String,
+    },
+    Cancelled,
+    NothingToUndo,
+    UndoWait,
+    FeedbackSent,
+    FeedbackEmpty,
+    Revealed,
+    Conflict {
+        who: Option<String>,
+        at: Option<DateTime<Utc>>,
+    },
+    HeldBy {
+        who: String,
+        until: Option<DateTime<Utc>>,
+    },
+    ChangedBy {
+        who: String,
+    },
+    SessionExpired,
+    BadCredentials,
+    LoggingIn,
+    Offline {
+        pending: usize,
+    },
+    Reconnected,
+    Dropped {
+        n: usize,
+    },
+    QueueEnd,
+    QueueStart,
+    NotFound,
+    NeedReason,
+    NeedNote,
+    NoteTooLong,
+    UnknownCommand(String),
+    NotHere(String),
+    Config(String),
+    Api(ApiError),
+    UnsentOnQuit {
+        n: usize,
+    },
+    DistrictOnly,
+    StillLoading,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub msg: StatusMsg,
+    pub at: DateTime<Utc>,
+}
+
+/// This session's pace, for the header.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub decided: u32,
+    pub seconds: Vec<i64>,
+}
+
+impl Stats {
+    pub fn median(&self) -> Option<i64> {
+        if self.seconds.is_empty() {
+            return None;
+        }
+        let mut v = self.seconds.clone();
+        v.sort_unstable();
+        Some(v[v.len() / 2])
+    }
+}
+
+/// The zoom view as the keys left it: steps, not pixels. The images engine
+/// replays them against the image and pane size (which only it knows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ZoomView {
+    /// Zoom steps above "fit" (0 = the whole image).
+    pub zoom: u8,
+    /// Pan steps (a quarter of the visible width/height each).
+    pub pan_x: i16,
+    pub pan_y: i16,
+    /// Quarter turns clockwise.
+    pub rotation: u8,
+}
+
+impl ZoomView {
+    pub const FIT: ZoomView = ZoomView {
+        zoom: 0,
+        pan_x: 0,
+        pan_y: 0,
+        rotation: 0,
+    };
+    /// As many steps as the images engine has (ZOOM_STEPS).
+    pub const MAX_ZOOM: u8 = 8;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub lang: Lang,
+    pub keymap: Keymap,
+    pub server: String,
+    pub now: DateTime<Utc>,
+    pub size: (u16, u16),
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    /// The token expired: the login form is drawn over the current screen,
+    /// which is kept as it was.
+    pub relogin: bool,
+    pub login: LoginForm,
+    pub session: Option<Session>,
+    pub conn: Conn,
+    pub queue: Queue,
+    pub cand: Option<CandidateView>,
+    pub zoom: ZoomView,
+    pub outbox: Outbox,
+    pub undo: Vec<UndoEntry>,
+    pub status: Option<Status>,
+    pub stats: Stats,
+    pub next_req: u64,
+    /// Set by update when something visible changed; the loop clears it.
+    pub dirty: bool,
+    /// q pressed with unsent ops: the next q quits anyway.
+    pub quit_armed: bool,
+    pub quit: bool,
+    /// Store the token after a successful login (not in demo/automation).
+    pub remember_token: bool,
+}
+
+impl State {
+    pub fn new(lang: Lang, keymap: Keymap, server: String, now: DateTime<Utc>) -> State {
+        State {
+            lang,
+            keymap,
+            server,
+            now,
+            size: (80, 24),
+            screen: Screen::Login,
+            overlay: None,
+            relogin: false,
+            login: LoginForm::default(),
+            session: None,
+            conn: Conn::Unknown,
+            queue: Queue::new(),
+            cand: None,
+            zoom: ZoomView::FIT,
+            outbox: Outbox::default(),
+            undo: Vec::new(),
+            status: None,
+            stats: Stats::default(),
+            next_req: 1,
+            dirty: true,
+            quit_armed: false,
+            quit: false,
+            remember_token: true,
+        }
+    }
+
+    /// The screen's mode, without overlays.
+    pub fn base_mode(&self) -> Mode {
+        match self.screen {
+            Screen::Login => Mode::Login,
+            Screen::Queue => Mode::Queue,
+            Screen::Candidate => Mode::Candidate,
+            Screen::Zoom => Mode::Zoom,
+        }
+    }
+
+    /// Where the keyboard is.
+    pub fn mode(&self) -> Mode {
+        if self.relogin || self.screen == Screen::Login {
+            return Mode::Login;
+        }
+        match &self.overlay {
+            Some(Overlay::Picker(p)) if p.note_focus => Mode::PickerNote,
+            Some(Overlay::Picker(_)) => Mode::Picker,
+            Some(Overlay::Confirm(_)) => Mode::Confirm,
+            Some(Overlay::Help { .. }) => Mode::Help,
+            Some(Overlay::Input(_)) => Mode::Input,
+            None => self.base_mode(),
+        }
+    }
+
+    pub fn level(&self) -> Option<Level> {
+        self.session.as_ref().map(|s| s.reviewer.level)
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.reviewer.username.as_str())
+    }
+
+    /// Ops not yet acknowledged by the server (the "⟳ n 待发送" figure).
+    pub fn unsent(&self) -> usize {
+        self.outbox.items.len()
+    }
+
+    pub fn req(&mut self) -> u64 {
+        let r = self.next_req;
+        self.next_req += 1;
+        r
+    }
+
+    /// A popup covers part of the image pane (sixel/iTerm2 must hide it).
+    pub fn popup_open(&self) -> bool {
+        self.overlay.is_some() || self.relogin
+    }
+}

@@ -1,0 +1,238 @@
+//! Passwords (argon2), opaque bearer tokens stored only as SHA-256, the
+//! extractors that resolve them, and the login rate limit.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::error::ApiError;
+use super::store::{ReviewerInfo, Subject, TokenRecord};
+
+/// A reviewer's working day.
+pub const REVIEWER_TOKEN_TTL: chrono::Duration = chrono::Duration::hours(12);
+/// A candidate's upload session.
+pub const CANDIDATE_TOKEN_TTL: chrono::Duration = chrono::Duration::hours(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// An argon2id PHC string for `password` (salt from the OS-seeded CSPRNG).
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// Constant-time check against a stored PHC string; a malformed hash is a
+/// mismatch, never a panic.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Verify off the async threads: argon2 is deliberately slow.
+pub async fn verify_password_blocking(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// A fresh token (256 random bits, URL-safe base64) and its SHA-256 (hex),
+/// which is all the database ever sees.
+pub fn new_token() -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// Resolve the request's bearer token to its subject.
+pub async fn resolve(state: &AppState, parts: &Parts) -> Result<(TokenRecord, String), ApiError> {
+    let token =
+        bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
+    let hash = token_hash(token);
+    let rec = state
+        .store
+        .token(&hash)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown token"))?;
+    if rec.revoked {
+        return Err(ApiError::unauthorized("the token was revoked (logged out)"));
+    }
+    if rec.expires_at <= Utc::now() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the token has expired; log in again",
+        ));
+    }
+    Ok((rec, hash))
+}
+
+/// A signed-in reviewer (from `Authorization: Bearer …`).
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub info: ReviewerInfo,
+    pub token_hash: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+impl FromRequestParts<AppState> for Reviewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (rec, token_hash) = resolve(state, parts).await?;
+        let Subject::Reviewer(id) = rec.subject else {
+            return Err(ApiError::unauthorized("this is a candidate's token"));
+        };
+        let info = state
+            .store
+            .reviewer(id)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown reviewer"))?;
+        Ok(Reviewer {
+            info,
+            token_hash,
+            expires_at: rec.expires_at,
+        })
+    }
+}
+
+/// A signed-in candidate.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: i64,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Candidate {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (rec, token_hash) = resolve(state, parts).await?;
+        let Subject::Candidate(id) = rec.subject else {
+            return Err(ApiError::unauthorized("this is a reviewer's token"));
+        };
+        Ok(Candidate { id, token_hash })
+    }
+}
+
+/// Failed logins per (username, client address): at most `max` in `per`.
+/// In memory: a restart forgets, which only helps the legitimate user.
+#[derive(Debug)]
+pub struct LoginLimiter {
+    max: usize,
+    per: Duration,
+    failures: Mutex<HashMap<(String, IpAddr), Vec<Instant>>>,
+}
+
+impl LoginLimiter {
+    pub fn new(max: usize, per: Duration) -> LoginLimiter {
+        LoginLimiter {
+            max,
+            per,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Seconds to wait, if the key is over its budget now.
+    pub fn check(&self, user: &str, ip: IpAddr) -> Option<u64> {
+        let now = Instant::now();
+        let mut map = self.failures.lock().ok()?;
+        let v = map.get_mut(&(user.to_string(), ip))?;
+        v.retain(|t| now.duration_since(*t) < self.per);
+        if v.len() >= self.max {
+            let oldest = v.iter().min().copied()?;
+            let wait = self.per.saturating_sub(now.duration_since(oldest));
+            Some(wait.as_secs().max(1))
+        } else {
+            None
+        }
+    }
+
+    pub fn fail(&self, user: &str, ip: IpAddr) {
+        let now = Instant::now();
+        if let Ok(mut map) = self.failures.lock() {
+            // Bound the memory an attacker cycling usernames can take.
+            if map.len() > 100_000 {
+                let per = self.per;
+                map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < per));
+            }
+            map.entry((user.to_string(), ip)).or_default().push(now);
+        }
+    }
+
+    pub fn succeed(&self, user: &str, ip: IpAddr) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(&(user.to_string(), ip));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_tokens() {
+        let h = hash_password("demo").expect("hash");
+        assert!(verify_password("demo", &h));
+        assert!(!verify_password("demO", &h));
+        assert!(!verify_password("demo", "not a hash"));
+        let (t, th) = new_token();
+        assert!(t.len() >= 43, "256 bits in base64");
+        assert_eq!(token_hash(&t), th);
+        assert_ne!(new_token().0, t);
+    }
+
+    #[test]
+    fn limiter_counts_failures_per_key() {
+        let l = LoginLimiter::new(2, Duration::from_secs(60));
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        assert_eq!(l.check("a", ip), None);
+        l.fail("a", ip);
+        l.fail("a", ip);
+        assert!(l.check("a", ip).is_some());
+        assert_eq!(l.check("b", ip), None);
+        l.succeed("a", ip);
+        assert_eq!(l.check("a", ip), None);
+    }
+}

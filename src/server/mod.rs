@@ -1,0 +1,411 @@
+//! The reference server of the API (`shenhe serve`, and in-process for
+//! `shenhe demo` and the tests): axum over a [`store::Store`].
+//!
+//! - [`routes`]: reviewer side, sessions, reference data, SSE
+//! - [`candidate`]: candidate side
+//! - [`auth`]: passwords, tokens, extractors, login rate limit
+//! - [`extract`]: problem+json extractors, If-Match, Idempotency-Key
+//! - [`idempotency`]: replay of mutating calls
+//! - [`error`]: [`error::ApiError`] and the table of problem codes
+//! - [`store`]: the `Store` trait and its SQLite implementation
+//! - [`seed`]: demo data
+//! - [`openapi`]: the generated OpenAPI document
+
+pub mod auth;
+pub mod candidate;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod messages;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::routing::{get, post};
+use tokio::sync::{broadcast, watch};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::cli::ServeArgs;
+use crate::domain::rules::ReviewWindow;
+use store::{Change, SqliteStore, Store};
+
+/// JSON bodies: a decision or feedback is a few hundred bytes.
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+/// Uploads: one 200 KB file plus the multipart framing.
+pub const UPLOAD_BODY_LIMIT: usize = 256 * 1024;
+/// Longest a request may take before 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub db: PathBuf,
+    /// Seed demo data with this many candidates (only into an empty db).
+    pub demo: Option<u32>,
+    pub window: ReviewWindow,
+    /// (certificate chain, private key), PEM.
+    pub tls: Option<(PathBuf, PathBuf)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("storage: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS setup: {0}")]
+    Tls(std::io::Error),
+    #[error("seeding demo data: {0}")]
+    Seed(#[from] seed::SeedError),
+    #[error("the server task failed: {0}")]
+    Join(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Queue changes, fanned out to every SSE subscriber (each filters to its
+/// own scope).
+#[derive(Debug, Clone)]
+pub struct EventHub {
+    tx: broadcast::Sender<Arc<Change>>,
+}
+
+impl EventHub {
+    pub fn new() -> EventHub {
+        EventHub {
+            tx: broadcast::channel(1024).0,
+        }
+    }
+
+    pub fn publish(&self, change: Change) {
+        // No subscribers is fine.
+        let _ = self.tx.send(Arc::new(change));
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for EventHub {
+    fn default() -> Self {
+        EventHub::new()
+    }
+}
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub window: ReviewWindow,
+    pub events: EventHub,
+    pub limiter: auth::LoginLimiter,
+    pub idempotency: idempotency::KeyLocks,
+    /// Verified against when a username is unknown (equal timing).
+    pub dummy_hash: String,
+    /// Flips to true on shutdown; ends the SSE streams so draining finishes.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Arc<dyn Store>,
+        window: ReviewWindow,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<AppState, auth::AuthError> {
+        Ok(AppState(Arc::new(Inner {
+            store,
+            window,
+            events: EventHub::new(),
+            limiter: auth::LoginLimiter::new(5, Duration::from_secs(60)),
+            idempotency: idempotency::KeyLocks::default(),
+            dummy_hash: auth::hash_password("no such user, a dummy to verify against")?,
+            shutdown,
+        })))
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    use axum::routing::delete;
+    let upload = Router::new()
+        .route(
+            "/api/v1/candidate/materials/{category}/images",
+            post(candidate::upload),
+        )
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
+    let api = Router::new()
+        .route("/api/v1/health", get(routes::health))
+        .route("/api/v1/openapi.json", get(openapi::serve_spec))
+        .route("/api/v1/reason-codes", get(routes::reason_codes))
+        .route(
+            "/api/v1/material-categories",
+            get(routes::material_categories),
+        )
+        .route(
+            "/api/v1/session",
+            post(routes::login).delete(routes::logout),
+        )
+        .route("/api/v1/me", get(routes::me))
+        .route("/api/v1/candidates", get(routes::list_candidates))
+        .route("/api/v1/candidates/{id}", get(routes::candidate))
+        .route("/api/v1/candidates/{id}/decision", post(routes::decide))
+        .route(
+            "/api/v1/candidates/{id}/claim",
+            post(routes::claim).delete(routes::release),
+        )
+        .route("/api/v1/candidates/{id}/feedback", post(routes::feedback))
+        .route("/api/v1/candidates/{id}/audit", get(routes::audit))
+        .route("/api/v1/candidates/{id}/reveal", post(routes::reveal))
+        .route("/api/v1/images/{id}/content", get(routes::image_content))
+        .route("/api/v1/images/{id}/lock", post(routes::lock_image))
+        .route("/api/v1/images/{id}/unlock", post(routes::unlock_image))
+        .route("/api/v1/audit/{event}/undo", post(routes::undo))
+        .route("/api/v1/events", get(routes::events))
+        .route(
+            "/api/v1/candidate/session",
+            post(candidate::login).delete(candidate::logout),
+        )
+        .route("/api/v1/candidate/me", get(candidate::me))
+        .route("/api/v1/candidate/submit", post(candidate::submit))
+        .route(
+            "/api/v1/candidate/images/{id}",
+            delete(candidate::delete_image),
+        )
+        .route(
+            "/api/v1/candidate/images/{id}/content",
+            get(candidate::image_content),
+        )
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .merge(upload)
+        .fallback(|| async { error::ApiError::for_status(StatusCode::NOT_FOUND) });
+
+    // route_layer: only requests that reach a handler; an unsupported
+    // method gets its 405 whatever headers it carries.
+    api.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::middleware,
+    ))
+    .with_state(state)
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        REQUEST_TIMEOUT,
+    ))
+    .layer(axum::middleware::from_fn(extract::problem_fallback))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
+    // Almost everything here is personal data: never cached by proxies or
+    // browsers (the console keeps its own cache keyed by sha256).
+    .layer(SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
+}
+
+/// A server running in this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+    store: Arc<SqliteStore>,
+}
+
+impl RunningServer {
+    /// Stop accepting, let in-flight requests finish, close the database.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.shutdown.send(true);
+        let res = self
+            .task
+            .await
+            .map_err(|e| ServerError::Join(e.to_string()))?;
+        self.store.close().await;
+        res
+    }
+
+    /// Resolves when the server has been asked to stop from outside (not
+    /// used by `shutdown`).
+    pub fn store(&self) -> Arc<SqliteStore> {
+        self.store.clone()
+    }
+}
+
+/// Bind, migrate, seed (demo: only an empty database), and serve in a task.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let store = Arc::new(SqliteStore::open(&config.db).await?);
+    if let Some(n) = config.demo
+        && store.is_empty().await?
+    {
+        let t = std::time::Instant::now();
+        let report = seed::seed_demo(&store, n, chrono::Utc::now()).await?;
+        tracing::info!(
+            candidates = report.candidates,
+            images = report.images,
+            ms = t.elapsed().as_millis() as u64,
+            "seeded demo data"
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = watch::channel(false);
+    let state = AppState::new(store.clone() as Arc<dyn Store>, config.window, rx.clone())
+        .map_err(|e| ServerError::Join(e.to_string()))?;
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let task = match config.tls.clone() {
+        None => {
+            let mut rx = rx;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.wait_for(|down| *down).await;
+                    })
+                    .await
+                    .map_err(ServerError::Io)
+            })
+        }
+        Some((cert, key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_chain_file(cert, key)
+                .await
+                .map_err(ServerError::Tls)?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            let mut rx = rx;
+            tokio::spawn(async move {
+                let _ = rx.wait_for(|down| *down).await;
+                h.graceful_shutdown(Some(Duration::from_secs(30)));
+            });
+            let std_listener = listener.into_std()?;
+            tokio::spawn(async move {
+                axum_server::from_tcp_rustls(std_listener, tls)
+                    .handle(handle)
+                    .serve(app)
+                    .await
+                    .map_err(ServerError::Io)
+            })
+        }
+    };
+    Ok(RunningServer {
+        addr,
+        base_url: format!("{scheme}://{addr}"),
+        shutdown: tx,
+        task,
+        store,
+    })
+}
+
+/// The default database: `shenhe.db` in the data directory.
+pub fn default_db_path() -> PathBuf {
+    directories::ProjectDirs::from("org", "shenhe", "shenhe")
+        .map(|d| d.data_dir().join("shenhe.db"))
+        .unwrap_or_else(|| PathBuf::from("shenhe.db"))
+}
+
+/// `shenhe serve`: logs to stderr, stops cleanly on SIGTERM or Ctrl-C.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let today = chrono::Local::now().date_naive();
+    let window = match &args.window {
+        Some(w) => {
+            use chrono::Datelike;
+            ReviewWindow::parse(w, today.year())?
+        }
+        None if args.demo => ReviewWindow::around(today),
+        None => {
+            use chrono::Datelike;
+            ReviewWindow::standard(today.year())
+        }
+    };
+    let config = ServerConfig {
+        listen: args.listen,
+        db: args.db.clone().unwrap_or_else(default_db_path),
+        demo: args.demo.then_some(args.candidates),
+        window,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+    };
+    tracing::info!(db = %config.db.display(), window = %window.short(), "starting");
+    let server = start(config).await?;
+    tracing::info!(url = %server.base_url, "listening");
+    // Printed for scripts that start the server on port 0.
+    println!("shenhe serving on {}", server.base_url);
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining requests");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,271 @@
+//! The live image painter: fetches image bytes through the API client,
+//! hands them to the images engine's worker (decode/resize/encode off the
+//! UI thread, latest wins) and draws what it delivers.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use ratatui::Frame;
+use ratatui::layout::{Rect, Size};
+use ratatui::text::Span;
+use ratatui::widgets::Paragraph;
+use tokio::sync::mpsc;
+
+use crate::api::client::Client;
+use crate::api::dto::ImageDto;
+use crate::app::state::{Lang, ZoomView};
+use crate::images::view::{Geometry, Pan, ViewState};
+use crate::images::worker::ImageEvents;
+use crate::images::{
+    Capabilities, ContentHash, ImageEvent, ImageRequest, ImageWidget, ImageWorker, Rendered,
+    RequestId, WorkerConfig,
+};
+use crate::ui::{ImagePainter, Theme};
+
+/// Image files kept in memory (each at most 200 KB by the upload rules).
+const BYTES_KEPT: usize = 64;
+
+type Fetched = (String, Result<bytes::Bytes, crate::api::error::ApiError>);
+
+/// What the pane asked for last: image, pane size, view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wanted {
+    sha: String,
+    area: (u16, u16),
+    view: Option<ZoomView>,
+}
+
+pub struct LivePainter {
+    lang: Lang,
+    caps: Capabilities,
+    worker: ImageWorker,
+    events: ImageEvents,
+    client: Client,
+    bytes: HashMap<String, Arc<[u8]>>,
+    order: VecDeque<String>,
+    fetching: HashSet<String>,
+    failed: HashMap<String, String>,
+    fetch_tx: mpsc::UnboundedSender<Fetched>,
+    fetch_rx: mpsc::UnboundedReceiver<Fetched>,
+    wanted: Option<(Wanted, RequestId)>,
+    delivered: Option<(RequestId, Result<Rendered, String>)>,
+    /// The pane as last painted (prefetches render for the same size).
+    last_area: Rect,
+}
+
+impl LivePainter {
+    /// None when previews are off (or the terminal can show none).
+    pub fn new(lang: Lang, caps: Capabilities, client: Client) -> Option<LivePainter> {
+        let target = caps.target()?;
+        let (worker, events) =
+            ImageWorker::spawn(target, caps.terminal_images(), WorkerConfig::default());
+        let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
+        Some(LivePainter {
+            lang,
+            caps,
+            worker,
+            events,
+            client,
+            bytes: HashMap::new(),
+            order: VecDeque::new(),
+            fetching: HashSet::new(),
+            failed: HashMap::new(),
+            fetch_tx,
+            fetch_rx,
+            wanted: None,
+            delivered: None,
+            last_area: Rect::default(),
+        })
+    }
+
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Wait for the next thing that changes what the pane shows.
+    pub async fn next(&mut self) {
+        tokio::select! {
+            Some((sha, res)) = self.fetch_rx.recv() => {
+                self.fetching.remove(&sha);
+                match res {
+                    Ok(b) => self.keep(sha, Arc::from(b.to_vec())),
+                    Err(e) => {
+                        tracing::warn!("image {sha}: {e}");
+                        self.failed.insert(sha, crate::ui::i18n::api_error(self.lang, &e));
+                    }
+                }
+            }
+            Some(ev) = self.events.recv() => self.delivered(ev),
+        }
+    }
+
+    fn delivered(&mut self, ev: ImageEvent) {
+        self.delivered = Some((ev.id, ev.result.map_err(|e| e.to_string())));
+    }
+
+    fn keep(&mut self, sha: String, b: Arc<[u8]>) {
+        if self.bytes.insert(sha.clone(), b).is_none() {
+            self.order.push_back(sha);
+        }
+        while self.order.len() > BYTES_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.bytes.remove(&old);
+            }
+        }
+    }
+
+    fn fetch(&mut self, img: &ImageDto) {
+        if self.bytes.contains_key(&img.sha256)
+            || self.fetching.contains(&img.sha256)
+            || self.failed.contains_key(&img.sha256)
+        {
+            return;
+        }
+        self.fetching.insert(img.sha256.clone());
+        let c = self.client.clone();
+        let tx = self.fetch_tx.clone();
+        let (id, sha) = (img.id, img.sha256.clone());
+        tokio::spawn(async move {
+            let res = c.image_content(id).await;
+            let _ = tx.send((sha, res));
+        });
+    }
+
+    /// Warm the bytes (and the first render) of images the reviewer is
+    /// likely to look at next.
+    pub fn prefetch(&mut self, next: &[&ImageDto]) {
+        for img in next {
+            self.fetch(img);
+        }
+        let area = self.last_area;
+        if !area.is_empty()
+            && let Some(img) = next.first()
+            && let Some(req) = self.request(img, area, None)
+        {
+            self.worker.prefetch(req);
+        }
+    }
+
+    fn request(&self, img: &ImageDto, area: Rect, view: Option<ZoomView>) -> Option<ImageRequest> {
+        let bytes = self.bytes.get(&img.sha256)?.clone();
+        let sha256 = ContentHash::from_hex(&img.sha256)?;
+        Some(ImageRequest {
+            sha256,
+            bytes,
+            area: Size::new(area.width, area.height),
+            view: self.view_state(img, area, view),
+        })
+    }
+
+    /// Replay the zoom keys against this image and pane.
+    fn view_state(&self, img: &ImageDto, area: Rect, view: Option<ZoomView>) -> ViewState {
+        let mut v = ViewState::fit();
+        let Some(z) = view else { return v };
+        let Some(target) = self.caps.target() else {
+            return v;
+        };
+        let (pw, ph) = target.protocol.pixels_per_cell(target.font);
+        // EXIF orientations 5–8 swap width and height.
+        let image = if (5..=8).contains(&img.hints.orientation) {
+            (img.height, img.width)
+        } else {
+            (img.width, img.height)
+        };
+        let g = Geometry {
+            image,
+            area_px: (u32::from(area.width) * pw, u32::from(area.height) * ph),
+        };
+        for _ in 0..z.rotation % 4 {
+            v.rotate();
+        }
+        for _ in 0..z.zoom {
+            v.zoom_in(g);
+        }
+        let steps = |n: i16, neg: Pan, pos: Pan| {
+            std::iter::repeat_n(if n < 0 { neg } else { pos }, usize::from(n.unsigned_abs()))
+        };
+        for p in steps(z.pan_x, Pan::Left, Pan::Right).chain(steps(z.pan_y, Pan::Up, Pan::Down)) {
+            v.pan(p, g);
+        }
+        v
+    }
+
+    fn note(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
+        if area.height == 0 {
+            return;
+        }
+        let w = u16::try_from(unicode_width::UnicodeWidthStr::width(text))
+            .unwrap_or(area.width)
+            .min(area.width);
+        let r = Rect::new(
+            area.x + (area.width - w) / 2,
+            area.y + area.height / 2,
+            w,
+            1,
+        );
+        f.render_widget(Paragraph::new(Span::styled(text.to_string(), theme.dim)), r);
+    }
+}
+
+impl ImagePainter for LivePainter {
+    fn paint(
+        &mut self,
+        f: &mut Frame,
+        area: Rect,
+        image: &ImageDto,
+        view: Option<ZoomView>,
+        hidden: bool,
+        theme: &Theme,
+    ) {
+        if view.is_none() {
+            self.last_area = area;
+        }
+        let loading = match self.lang {
+            Lang::Zh => "图像加载中…",
+            Lang::En => "loading the image…",
+        };
+        if let Some(e) = self.failed.get(&image.sha256) {
+            let e = e.clone();
+            Self::note(f, area, &e, theme);
+            return;
+        }
+        let Some(req) = self.request(image, area, view) else {
+            self.fetch(image);
+            Self::note(f, area, loading, theme);
+            return;
+        };
+        let wanted = Wanted {
+            sha: image.sha256.clone(),
+            area: (area.width, area.height),
+            view,
+        };
+        let terminal = self.worker.terminal().clone();
+        if let Some(r) = self.worker.cached(&req) {
+            f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
+            return;
+        }
+        let id = match &self.wanted {
+            Some((w, id)) if *w == wanted => *id,
+            _ => {
+                let id = self.worker.request(req);
+                self.wanted = Some((wanted, id));
+                id
+            }
+        };
+        match &self.delivered {
+            Some((d, Ok(r))) if *d == id => {
+                let r = r.clone();
+                f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
+            }
+            Some((d, Err(e))) if *d == id => {
+                let e = e.clone();
+                Self::note(f, area, &e, theme);
+            }
+            _ => {
+                // Clear what the terminal shows there while the new one comes.
+                f.render_widget(ImageWidget::empty(&terminal), area);
+                Self::note(f, area, loading, theme);
+            }
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! Every label in both languages, in one table. zh-CN uses the words
+//! reviewers and candidates know from the registration system (已锁定,
+//! 未锁定, 审核待定, 上传相关材料 …).
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::app::keys::Command;
+use crate::app::state::{Lang, StatusMsg};
+use crate::domain::audit::FeedbackChannel;
+use crate::domain::review::{Decision, ReviewStatus};
+use crate::domain::text::clean;
+
+macro_rules! labels {
+    ($($id:ident => ($zh:literal, $en:literal)),* $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum T { $($id),* }
+
+        pub fn tr(lang: Lang, t: T) -> &'static str {
+            match (lang, t) {
+                $((Lang::Zh, T::$id) => $zh, (Lang::En, T::$id) => $en,)*
+            }
+        }
+    };
+}
+
+labels! {
+    App => ("审核台", "Review desk"),
+    Window => ("审核期", "Window"),
+    DaysLeft => ("剩余", "left"),
+    Days => ("天", "days"),
+    Closed => ("已截止", "closed"),
+    Connected => ("已连接", "connected"),
+    Reconnecting => ("重连中", "reconnecting"),
+    Connecting => ("连接中", "connecting"),
+    Returned => ("退回", "Returned"),
+    Session => ("本次", "this session"),
+    People => ("人", "done"),
+    MedianPer => ("中位", "median"),
+    SecPerPerson => ("秒/人", "s each"),
+    Queue => ("队列", "Queue"),
+    ColName => ("姓名", "Name"),
+    ColCategory => ("报考类别", "Category"),
+    ColRegNo => ("报名号", "Reg. no"),
+    ColImages => ("图片", "Imgs"),
+    ColAge => ("更新", "Age"),
+    ColClaim => ("审核人", "Held by"),
+    Loading => ("加载中…", "loading…"),
+    Empty => ("（没有考生）", "(no candidates)"),
+    More => ("继续加载…", "loading more…"),
+    Unsent => ("待发送", "unsent"),
+    SiteReview => ("考点", "site"),
+    DistrictReview => ("考区", "district"),
+    RegNo => ("报名号", "reg."),
+    ClaimMine => ("由我审核", "held by me"),
+    ClaimAsking => ("认领中", "claiming"),
+    ClaimHeld => ("正被审核", "held by"),
+    ClaimNone => ("未认领", "not held"),
+    Locked => ("已锁定", "locked"),
+    UnlockedWord => ("未锁定", "unlocked"),
+    Unreviewed => ("未审核", "unreviewed"),
+    Accepted => ("已锁定（通过）", "locked (accepted)"),
+    ReplaceRequested => ("已解锁，待考生更换", "unlocked: candidate must replace"),
+    Replaced => ("考生已更换", "replaced by the candidate"),
+    Clear => ("清晰", "clear"),
+    Blurry => ("模糊", "blurry"),
+    NotUpright => ("方向不正", "not upright"),
+    TooSmall => ("尺寸过小", "too small"),
+    Duplicate => ("与他人重复", "duplicate of another's"),
+    OverSize => ("超过200KB", "over 200 KB"),
+    WrongFormat => ("格式不符", "wrong format"),
+    NoImages => ("（未上传图片）", "(no images uploaded)"),
+    ImagePlaceholder => ("〔图像〕", "[image]"),
+    ImagesOff => ("图像预览已关闭", "image previews are off"),
+    Feedback => ("反馈记录", "Feedback"),
+    AuditLog => ("审核记录", "Audit log"),
+    NoFeedback => ("（无）", "(none)"),
+    Revealed => ("已显示完整证件号（已记录）", "full ID shown (audited)"),
+    PickUnlock => ("解锁 · 要求考生更换", "Unlock · ask for a replacement"),
+    PickPending => ("审核待定 · 原因", "Pending (审核待定) · reasons"),
+    PickReject => ("审核不通过 · 原因", "Reject · reasons"),
+    PickReturn => ("退回考点 · 原因", "Return to site · reasons"),
+    Note => ("备注", "Note"),
+    PickerKeys => ("数字键选择(可多选) · Tab 备注 · Enter 确认 · Esc 取消", "number keys toggle (several) · Tab note · Enter confirm · Esc cancel"),
+    ConfirmReject => ("确认审核不通过？", "Reject this candidate?"),
+    ConfirmFinal => ("此为最终结果，考生不能再修改。", "This is final: the candidate cannot change anything after it."),
+    ConfirmKeys => ("y 确认 · n 取消", "y confirm · n cancel"),
+    Help => ("帮助 · 当前可用按键", "Help · live key bindings"),
+    HelpFoot => ("任意键关闭 · j/k 滚动 · : 按名称执行命令", "any key closes · j/k scroll · : runs a command by name"),
+    HelpPicker => ("原因选择：数字键切换，可多选；Tab 写备注；Enter 确认", "Reason picker: number keys toggle, several allowed; Tab for a note; Enter confirms"),
+    Search => ("搜索（姓名、报名号或证件号后几位）", "Search (name, reg. no or last ID digits)"),
+    InputKeys => ("Enter 确定 · Esc 取消", "Enter ok · Esc cancel"),
+    Palette => ("命令", "Command"),
+    FeedbackTitle => ("记录反馈", "Record feedback"),
+    Channel => ("渠道", "Channel"),
+    Body => ("内容", "Message"),
+    FeedbackKeys => ("Tab 切换渠道 · Enter 发送 · Esc 取消", "Tab channel · Enter send · Esc cancel"),
+    Login => ("登录", "Log in"),
+    Server => ("服务器", "Server"),
+    Username => ("用户名", "Username"),
+    Password => ("密码", "Password"),
+    LoginKeys => ("Enter 登录 · Tab 切换 · Esc 退出", "Enter log in · Tab switch · Esc quit"),
+    Zoom => ("放大查看", "Zoom"),
+    ZoomKeys => ("方向键 平移 · +/- 缩放 · r 旋转 · z 返回", "arrows pan · +/- zoom · r rotate · z back"),
+    Male => ("男", "M"),
+    Searching => ("搜索", "search"),
+}
+
+pub fn status_name(lang: Lang, s: ReviewStatus) -> &'static str {
+    match lang {
+        Lang::Zh => s.zh(),
+        Lang::En => s.en(),
+    }
+}
+
+pub fn channel(lang: Lang, c: FeedbackChannel) -> &'static str {
+    match lang {
+        Lang::Zh => c.zh(),
+        Lang::En => match c {
+            FeedbackChannel::System => "system message",
+            FeedbackChannel::Sms => "SMS",
+            FeedbackChannel::Phone => "phone",
+        },
+    }
+}
+
+/// Words for the hint bar (short) and help (long).
+pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
+    use Command::*;
+    let (zs, zl, es, el) = match c {
+        Up => ("上", "上移 / 上一张图片", "up", "Move up / previous image"),
+        Down => ("下", "下移 / 下一张图片", "down", "Move down / next image"),
+        PageUp => ("上页", "向上翻页", "pg up", "Page up"),
+        PageDown => ("下页", "向下翻页", "pg down", "Page down"),
+        Top => ("顶部", "到队列顶部", "top", "Top of the queue"),
+        Bottom => (
+            "底部",
+            "到已加载的末尾",
+            "bottom",
+            "End of the loaded queue",
+        ),
+        Open => (
+            "打开",
+            "打开考生（认领）",
+            "open",
+            "Open the candidate (claims it)",
+        ),
+        Back => ("返回", "返回 / 退出", "back", "Back / quit"),
+        Quit => ("退出", "退出审核台", "quit", "Quit"),
+        NextTab => ("下一栏", "下一个状态栏目", "next tab", "Next state tab"),
+        PrevTab => ("上一栏", "上一个状态栏目", "prev tab", "Previous state tab"),
+        NextImage => ("下一张", "下一张图片", "next img", "Next image"),
+        PrevImage => ("上一张", "上一张图片", "prev img", "Previous image"),
+        Lock => (
+            "锁定",
+            "锁定（通过）本图片并前进",
+            "lock",
+            "Lock (accept) the image and advance",
+        ),
+        Unlock => (
+            "解锁…",
+            "解锁本图片，选择原因，考生须更换",
+            "unlock…",
+            "Unlock with reasons: the candidate must replace it",
+        ),
+        Pending => (
+            "待定…",
+            "审核待定，选择原因",
+            "pending…",
+            "Set pending (审核待定) with reasons",
+        ),
+        Pass => (
+            "通过",
+            "审核通过（全部图片已锁定），打开下一位",
+            "pass",
+            "Pass (all images locked), open the next",
+        ),
+        Reject => (
+            "不通过",
+            "审核不通过（需确认，最终结果）",
+            "reject",
+            "Reject (confirmed; final)",
+        ),
+        ReturnToSite => (
+            "退回",
+            "退回考点（考区）",
+            "return",
+            "Return to the site (district)",
+        ),
+        Undo => ("撤销", "撤销上一步操作", "undo", "Undo the last action"),
+        NextCandidate => (
+            "下一位",
+            "下一位未被认领的考生",
+            "next",
+            "Next unclaimed candidate",
+        ),
+        PrevCandidate => ("上一位", "上一位考生", "prev", "Previous candidate"),
+        Zoom => ("放大", "全屏查看图片", "zoom", "Full-screen image"),
+        ZoomIn => ("放大", "放大", "zoom in", "Zoom in"),
+        ZoomOut => ("缩小", "缩小", "zoom out", "Zoom out"),
+        Rotate => ("旋转", "旋转视图", "rotate", "Rotate the view"),
+        PanLeft => ("左移", "向左平移", "left", "Pan left"),
+        PanRight => ("右移", "向右平移", "right", "Pan right"),
+        PanUp => ("上移", "向上平移", "up", "Pan up"),
+        PanDown => ("下移", "向下平移", "down", "Pan down"),
+        Search => (
+            "搜索",
+            "搜索姓名、报名号、证件号后几位",
+            "search",
+            "Search name, reg. no, ID digits",
+        ),
+        Palette => ("命令", "按名称执行命令", "command", "Run a command by name"),
+        Help => ("帮助", "帮助", "help", "Help"),
+        Reveal => (
+            "证件号",
+            "显示完整证件号（记录在审核日志）",
+            "show ID",
+            "Show the full ID number (audited)",
+        ),
+        Feedback => (
+            "反馈",
+            "记录反馈（电话/短信/系统消息）",
+            "feedback",
+            "Record feedback (phone/SMS/message)",
+        ),
+        History => (
+            "记录",
+            "反馈与审核记录",
+            "history",
+            "Feedback and audit history",
+        ),
+        Refresh => ("刷新", "刷新", "refresh", "Refresh"),
+        Logout => ("注销", "注销登录", "log out", "Log out"),
+    };
+    match lang {
+        Lang::Zh => (zs, zl),
+        Lang::En => (es, el),
+    }
+}
+
+/// Short words for a reason code in the material strip.
+pub fn reason_short(lang: Lang, code: &str) -> String {
+    let (zh, en) = match code {
+        "BLURRY" => ("模糊", "blurry"),
+        "INCOMPLETE" => ("不完整", "incomplete"),
+        "ROTATED" => ("方向不正", "rotated"),
+        "MISSING_SIDE" => ("缺页", "missing side"),
+        "WRONG_CATEGORY" => ("放错类别", "wrong category"),
+        "EXPIRED" => ("过期", "expired"),
+        "NOT_ORIGINAL" => ("非原件", "not original"),
+        "NO_SEAL" => ("无公章", "no seal"),
+        "MISMATCH" => ("不符", "mismatch"),
+        "WRONG_FORM" => ("表格不符", "wrong form"),
+        "ALTERED" => ("涂改", "altered"),
+        "SUPPLEMENT" => ("需补充", "supplement"),
+        other => return clean(other),
+    };
+    match lang {
+        Lang::Zh => zh.into(),
+        Lang::En => en.into(),
+    }
+}
+
+/// The full words of a reason code.
+pub fn reason_long(lang: Lang, code: &str) -> String {
+    match crate::domain::reason::reason(code) {
+        Some(r) => match lang {
+            Lang::Zh => r.zh.into(),
+            Lang::En => r.en.into(),
+        },
+        None => clean(code),
+    }
+}
+
+pub fn audit_action(lang: Lang, a: &str) -> String {
+    let (zh, en) = match a {
+        "image.lock" => ("锁定图片", "locked image"),
+        "image.unlock" => ("解锁图片", "unlocked image"),
+        "candidate.decision" => ("审核决定", "decision"),
+        "candidate.reveal_id" => ("查看证件号", "revealed ID"),
+        "candidate.feedback" => ("反馈", "feedback"),
+        "candidate.submit" => ("考生提交", "candidate submitted"),
+        "image.upload" => ("上传图片", "uploaded image"),
+        "image.delete" => ("删除图片", "deleted image"),
+        "undo" => ("撤销", "undo"),
+        other => return clean(other),
+    };
+    match lang {
+        Lang::Zh => zh.into(),
+        Lang::En => en.into(),
+    }
+}
+
+fn cst() -> FixedOffset {
+    use chrono::Offset;
+    // Exam sites are in China; show their wall clock whatever TZ says.
+    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
+}
+
+/// `10:32` today, `03-01 10:32` otherwise (China Standard Time).
+pub fn time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let a = at.with_timezone(&cst());
+    let n = now.with_timezone(&cst());
+    if a.date_naive() == n.date_naive() {
+        a.format("%H:%M").to_string()
+    } else {
+        a.format("%m-%d %H:%M").to_string()
+    }
+}
+
+/// Age since a change: `5分钟`, `2小时`, `3天` / `5m`, `2h`, `3d`.
+pub fn age(lang: Lang, since: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let s = (now - since).num_seconds().max(0);
+    let (n, zh, en) = if s < 60 {
+        (s, "秒", "s")
+    } else if s < 3600 {
+        (s / 60, "分钟", "m")
+    } else if s < 86_400 {
+        (s / 3600, "小时", "h")
+    } else {
+        (s / 86_400, "天", "d")
+    };
+    match lang {
+        Lang::Zh => format!("{n}{zh}"),
+        Lang::En => format!("{n}{en}"),
+    }
+}
+
+/// `1,204`
+pub fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn decision_word(lang: Lang, d: Decision) -> &'static str {
+    match (lang, d) {
+        (Lang::Zh, Decision::Pass) => "审核通过",
+        (Lang::Zh, Decision::Pending) => "审核待定",
+        (Lang::Zh, Decision::Reject) => "审核不通过",
+        (Lang::Zh, Decision::Return) => "退回考点",
+        (Lang::En, Decision::Pass) => "passed",
+        (Lang::En, Decision::Pending) => "set pending",
+        (Lang::En, Decision::Reject) => "rejected",
+        (Lang::En, Decision::Return) => "returned to the site",
+    }
+}
+
+/// The status bar's words. Everything from the server is sanitised.
+pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
+    let zh = lang == Lang::Zh;
+    let pick = |a: String, b: String| if zh { a } else { b };
+    match m {
+        StatusMsg::Locked { left: 0 } => pick("已锁定".into(), "Locked".into()),
+        StatusMsg::Locked { left } => pick(
+            format!("已锁定 · 还有 {left} 张未审核"),
+            format!("Locked · {left} still unreviewed"),
+        ),
+        StatusMsg::AllAccepted => pick(
+            "全部图片已锁定 · 按 P 审核通过并打开下一位".into(),
+            "Every image is locked · P passes and opens the next".into(),
+        ),
+        StatusMsg::AlreadyAccepted => pick("此图片已锁定".into(), "Already locked".into()),
+        StatusMsg::AlreadyUnlocked => pick(
+            "此图片已解锁，等待考生更换".into(),
+            "Already unlocked, waiting for a replacement".into(),
+        ),
+        StatusMsg::Unlocked => pick(
+            "已解锁，考生须更换此图片".into(),
+            "Unlocked: the candidate must replace it".into(),
+        ),
+        StatusMsg::Decided { name, decision } => pick(
+            format!(
+                "{} {} · u 撤销",
+                clean(name),
+                decision_word(lang, *decision)
+            ),
+            format!(
+                "{} {} · u undoes",
+                clean(name),
+                decision_word(lang, *decision)
+            ),
+        ),
+        StatusMsg::NotAllAccepted {
+            unreviewed,
+            replace,
+        } => pick(
+            format!("不能通过：{unreviewed} 张未审核，{replace} 张已要求更换（可设为审核待定 p）"),
+            format!(
+                "Cannot pass: {unreviewed} unreviewed, {replace} to be replaced (p sets pending)"
+            ),
+        ),
+        StatusMsg::NotYourTurn => pick(
+            "该考生当前不在您的审核环节".into(),
+            "This candidate is not at your level's turn".into(),
+        ),
+        StatusMsg::NoImages => pick("没有图片".into(), "No images".into()),
+        StatusMsg::Undone { name } => pick(
+            format!("已撤销 · {}", clean(name)),
+            format!("Undone · {}", clean(name)),
+        ),
+        StatusMsg::Cancelled => pick(
+            "已撤回（尚未发送）".into(),
+            "Taken back (it was not sent yet)".into(),
+        ),
+        StatusMsg::NothingToUndo => pick("没有可撤销的操作".into(), "Nothing to undo".into()),
+        StatusMsg::UndoWait => pick(
+            "上一步正在发送，稍后再撤销".into(),
+            "The last action is being sent; undo in a moment".into(),
+        ),
+        StatusMsg::FeedbackSent => pick("反馈已记录".into(), "Feedback recorded".into()),
+        StatusMsg::FeedbackEmpty => pick("请填写内容".into(), "Write a message first".into()),
+        StatusMsg::Revealed => pick(
+            "已显示完整证件号（已记录）".into(),
+            "Full ID shown (audited)".into(),
+        ),
+        StatusMsg::Conflict { who, at } => {
+            let who = who
+                .as_deref()
+                .map(clean)
+                .unwrap_or_else(|| pick("他人".into(), "someone".into()));
+            let at = at.map(|a| time(a, now)).unwrap_or_default();
+            pick(
+                format!("{who} 已于 {at} 先行处理，您的操作未生效，已重新载入"),
+                format!("{who} changed it first at {at}; your action was not applied, reloaded"),
+            )
+        }
+        StatusMsg::HeldBy { who, until } => {
+            let until = until.map(|u| time(u, now)).unwrap_or_default();
+            pick(
+                format!("{} 正在审核此考生（至 {until}），n 跳到下一位", clean(who)),
+                format!(
+                    "{} is reviewing this candidate (until {until}); n for the next",
+                    clean(who)
+                ),
+            )
+        }
+        StatusMsg::ChangedBy { who } => pick(
+            format!("{} 刚修改了此考生，已重新载入", clean(who)),
+            format!("{} just changed this candidate; reloaded", clean(who)),
+        ),
+        StatusMsg::SessionExpired => pick(
+            "登录已过期，请重新登录".into(),
+            "Session expired, please log in again".into(),
+        ),
+        StatusMsg::BadCredentials => pick(
+            "用户名或密码错误".into(),
+            "Wrong username or password".into(),
+        ),
+        StatusMsg::LoggingIn => pick("正在登录…".into(), "Logging in…".into()),
+        StatusMsg::Offline { pending } => pick(
+            format!("服务器无响应，{pending} 项操作稍后自动重发"),
+            format!("The server is not answering; {pending} action(s) will be resent"),
+        ),
+        StatusMsg::Reconnected => pick("已重新连接".into(), "Reconnected".into()),
+        StatusMsg::Dropped { n } => pick(
+            format!("{n} 项后续操作未发送"),
+            format!("{n} later action(s) were not sent"),
+        ),
+        StatusMsg::QueueEnd => pick("已到队列末尾".into(), "End of the queue".into()),
+        StatusMsg::QueueStart => pick("已到队列开头".into(), "Start of the queue".into()),
+        StatusMsg::NotFound => pick(
+            "考生不存在或不在您的范围内".into(),
+            "No such candidate in your scope".into(),
+        ),
+        StatusMsg::NeedReason => pick(
+            "请至少选择一个原因".into(),
+            "Pick at least one reason".into(),
+        ),
+        StatusMsg::NeedNote => pick("“其他”须填写备注".into(), "\"Other\" needs a note".into()),
+        StatusMsg::NoteTooLong => pick("备注过长".into(), "The note is too long".into()),
+        StatusMsg::UnknownCommand(c) => pick(
+            format!("没有命令 {}", clean(c)),
+            format!("No command {}", clean(c)),
+        ),
+        StatusMsg::NotHere(c) => pick(
+            format!("命令 {} 在此处不可用", clean(c)),
+            format!("{} does not apply here", clean(c)),
+        ),
+        StatusMsg::Config(e) => pick(
+            format!("配置文件有误，已使用默认设置：{}", clean(e)),
+            format!("Config error, using defaults: {}", clean(e)),
+        ),
+        StatusMsg::Api(e) => api_error(lang, e),
+        StatusMsg::UnsentOnQuit { n } => pick(
+            format!("还有 {n} 项操作未发送，再按一次退出（将丢失）"),
+            format!("{n} action(s) not sent yet; press again to quit anyway (they are lost)"),
+        ),
+        StatusMsg::StillLoading => pick(
+            "考生资料加载中，请稍候".into(),
+            "The dossier is still loading".into(),
+        ),
+        StatusMsg::DistrictOnly => pick(
+            "只有考区可以退回考点".into(),
+            "Only a district reviewer can return a candidate".into(),
+        ),
+    }
+}
+
+pub fn api_error(lang: Lang, e: &crate::api::error::ApiError) -> String {
+    use crate::api::error::ApiError as E;
+    let zh = lang == Lang::Zh;
+    match e {
+        E::Timeout => {
+            if zh {
+                "服务器无响应（超时）".into()
+            } else {
+                "The server did not answer in time".into()
+            }
+        }
+        E::Connect(_) => {
+            if zh {
+                "无法连接服务器".into()
+            } else {
+                "Cannot reach the server".into()
+            }
+        }
+        E::Malformed(_) => {
+            if zh {
+                "服务器返回了无法识别的数据".into()
+            } else {
+                "The server sent something unreadable".into()
+            }
+        }
+        E::Status { status, .. } => {
+            if zh {
+                format!("服务器错误 HTTP {status}")
+            } else {
+                format!("Server error HTTP {status}")
+            }
+        }
+        E::Invalid(m) => {
+            if zh {
+                format!("请求无效：{}", clean(m))
+            } else {
+                format!("Invalid request: {}", clean(m))
+            }
+        }
+        E::Problem(p) => {
+            let detail = p.detail.as_deref().map(clean).unwrap_or_default();
+            let title = clean(&p.title);
+            if detail.is_empty() {
+                format!("{title} ({})", clean(&p.code))
+            } else {
+                format!("{title}: {detail}")
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The screens on ratatui's TestBackend, at 80×24 and 120×40, in zh-CN and
+//! en. Images are a placeholder here (the images engine draws them live).
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use shenhe::api::dto::Problem;
+use shenhe::api::error::ApiError;
+use shenhe::app::action::Action;
+use shenhe::app::fixtures as fx;
+use shenhe::app::keys::{Command, KeyAction};
+use shenhe::app::state::{ClaimState, Lang, Screen, State, Status, StatusKind, StatusMsg};
+use shenhe::app::update;
+use shenhe::config::ThemeName;
+use shenhe::ui::{self, Placeholder, Theme};
+
+fn render(s: &State) -> String {
+    let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).expect("term");
+    let theme = Theme::new(ThemeName::Default, false);
+    let mut painter = Placeholder {
+        lang: s.lang,
+        off: false,
+    };
+    term.draw(|f| ui::draw(f, s, &theme, &mut painter))
+        .expect("draw");
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            out.push_str(sym);
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn cmd(s: &mut State, c: Command) {
+    update(s, Action::Key(KeyAction::Command(c)));
+}
+
+fn opened(lang: Lang, w: u16, h: u16) -> State {
+    let mut s = fx::state(lang, w, h);
+    cmd(&mut s, Command::Open);
+    let req = s.cand.as_ref().and_then(|c| c.loading).expect("loading");
+    update(
+        &mut s,
+        Action::DetailDone {
+            req,
+            id: 1,
+            result: Ok(Box::new(fx::detail())),
+        },
+    );
+    if let Some(c) = s.cand.as_mut() {
+        c.claim = ClaimState::Mine {
+            renewed_at: fx::now(),
+        };
+    }
+    s
+}
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const LANGS: [(Lang, &str); 2] = [(Lang::Zh, "zh"), (Lang::En, "en")];
+
+fn each(name: &str, build: impl Fn(Lang, u16, u16) -> State) {
+    for (lang, l) in LANGS {
+        for (w, h) in SIZES {
+            let s = build(lang, w, h);
+            insta::assert_snapshot!(format!("{name}_{l}_{w}x{h}"), render(&s));
+        }
+    }
+}
+
+#[test]
+fn queue() {
+    each("queue", fx::state);
+}
+
+#[test]
+fn candidate() {
+    each("candidate", opened);
+}
+
+#[test]
+fn candidate_with_history_panel() {
+    each("history", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::History);
+        update(
+            &mut s,
+            Action::AuditDone {
+                id: 1,
+                result: Ok(shenhe::api::dto::AuditList { items: vec![] }),
+            },
+        );
+        s
+    });
+}
+
+#[test]
+fn reason_picker() {
+    each("picker", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::Unlock);
+        update(&mut s, Action::Key(KeyAction::Toggle(0)));
+        update(&mut s, Action::Key(KeyAction::Toggle(2)));
+        s
+    });
+}
+
+#[test]
+fn help() {
+    each("help", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::Help);
+        s
+    });
+}
+
+#[test]
+fn login() {
+    each("login", |lang, w, h| {
+        let mut s = fx::state(lang, w, h);
+        s.session = None;
+        s.screen = Screen::Login;
+        s.login.username = "nanjing".into();
+        s.login.password = "secret".into();
+        s.login.focus = shenhe::app::state::LoginField::Password;
+        s.login.error = Some(StatusMsg::BadCredentials);
+        s
+    });
+}
+
+#[test]
+fn error_state() {
+    each("conflict", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        let e = ApiError::Problem(Box::new(Problem {
+            status: 409,
+            code: "stale_version".into(),
+            changed_by: Some("suzhou".into()),
+            changed_at: Some(fx::now() - chrono::Duration::minutes(2)),
+            ..Problem::default()
+        }));
+        s.status = Some(Status {
+            kind: StatusKind::Error,
+            msg: match e.conflict() {
+                Some((who, at)) => StatusMsg::Conflict {
+                    who: who.map(str::to_string),
+                    at,
+                },
+                None => StatusMsg::Api(e.clone()),
+            },
+            at: s.now,
+        });
+        s
+    });
+}
+
+#[test]
+fn relogin_over_the_candidate() {
+    each("relogin", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        s.relogin = true;
+        s.login.username = "nanjing".into();
+        s.login.error = Some(StatusMsg::SessionExpired);
+        s
+    });
+}
+
+#[test]
+fn confirm_reject_and_zoom() {
+    each("confirm", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::Reject);
+        update(&mut s, Action::Key(KeyAction::Toggle(2)));
+        update(&mut s, Action::Key(KeyAction::Submit));
+        s
+    });
+    each("zoom", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::Zoom);
+        s
+    });
+}
