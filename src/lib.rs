@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod domain;
 pub mod server;
