@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ST_VERSION=4.32.5
-VENV=${SCHEMATHESIS_VENV:-target/schemathesis-venv}
+VENV=${SCHEMATHESIS_VENV:-$PWD/target/schemathesis-venv}
 if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$ST_VERSION"; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "schemathesis==$ST_VERSION"
@@ -67,7 +67,9 @@ run() {
     shift
     local out="$TMP/$name.txt"
     set +e
-    "$VENV/bin/st" run "$SPEC" "${COMMON[@]}" "$@" | tee "$out"
+    # Run from the temporary folder: schemathesis and hypothesis leave
+    # caches in the working directory.
+    (cd "$TMP" && "$VENV/bin/st" run "$SPEC" "${COMMON[@]}" "$@") | tee "$out"
     local rc=${PIPESTATUS[0]}
     set -e
     local cases
