@@ -50,12 +50,15 @@ CREATE TABLE candidates (
     claim_reviewer      TEXT,
     claim_expires_at    INTEGER
 );
--- The two queues: keyset pagination over (sort_at, id) within a scope/state.
-CREATE INDEX candidates_site_queue ON candidates (site, site_state, sort_at, id);
+-- The two queues: keyset pagination over (sort_at, id) within a scope and
+-- state, and the unfiltered queues in the same order. District leads every
+-- index: it is in every scope filter.
+CREATE INDEX candidates_site_queue ON candidates (district, site, site_state, sort_at, id);
+CREATE INDEX candidates_site_all ON candidates (district, site, sort_at, id);
 CREATE INDEX candidates_district_queue ON candidates (district, district_state, sort_at, id);
--- The unfiltered queues (every state) in the same order.
-CREATE INDEX candidates_site_all ON candidates (site, sort_at, id);
 CREATE INDEX candidates_district_all ON candidates (district, sort_at, id);
+-- The queue counts: covered, so counting a scope reads only this index.
+CREATE INDEX candidates_counts ON candidates (district, site, site_state, district_state);
 
 -- Image bytes, content-addressed: the same file uploaded twice is stored once.
 CREATE TABLE blobs (

@@ -136,7 +136,7 @@ async fn bad_uploads_are_refused_and_change_nothing() {
             "/api/v1/candidate/materials/DIPLOMA/images",
             Some(&t),
         )
-        .multipart(reqwest::multipart::Form::new().text("other", "x"))
+        .multipart(reqwest::multipart::Form::new().text("slot", "1"))
         .send()
         .await
         .expect("send");
@@ -148,7 +148,7 @@ async fn bad_uploads_are_refused_and_change_nothing() {
     let r = ts
         .upload(&t, "ID_PROOF", Some(2), doc_png(1, 800, 600), "a.png")
         .await;
-    problem(r, 422, "invalid_field").await;
+    problem(r, 409, "bad_slot").await;
 
     let after: Value = ts.get_json(&t, "/api/v1/candidate/me").await;
     assert_eq!(images(&before), images(&after));

@@ -124,7 +124,7 @@ pub struct UploadForm {
     file: Vec<u8>,
     /// 0-based slot (正面 = 0, 反面 = 1 for 身份证明); default: the first
     /// empty slot, or the only unlocked image.
-    #[schema(value_type = Option<String>, pattern = "^[0-9]{1,2}$")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]$")]
     slot: Option<u8>,
 }
 
@@ -162,16 +162,22 @@ pub async fn upload(
             Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?.to_vec()),
             Some("slot") => {
                 let text = field.text().await.map_err(multipart_error)?;
-                let text = text.trim();
-                if !text.is_empty() {
-                    slot = Some(text.parse().map_err(|_| {
-                        ApiError::unprocessable("invalid_field", "slot must be a small number")
-                    })?);
+                match text.as_bytes() {
+                    [d] if d.is_ascii_digit() => slot = Some(d - b'0'),
+                    _ => {
+                        return Err(ApiError::unprocessable(
+                            "invalid_field",
+                            "slot must be one digit, 0-9",
+                        ));
+                    }
                 }
             }
-            // Unknown fields are drained and ignored.
+            // The form has two fields; anything else is a client bug.
             _ => {
-                field.bytes().await.map_err(multipart_error)?;
+                return Err(ApiError::bad_request(
+                    "invalid_multipart",
+                    "unexpected form field (expected `file` and optionally `slot`)",
+                ));
             }
         }
     }

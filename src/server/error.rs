@@ -26,6 +26,7 @@
 //! | 409 | `window_closed` | upload outside the review window |
 //! | 409 | `image_locked` | replacing or deleting a locked (已锁定) image |
 //! | 409 | `slot_full` | the category already holds its fixed count |
+//! | 409 | `bad_slot` | a slot the category does not have (身份证明 has 0 and 1) |
 //! | 409 | `undo_conflict` | the target changed since the event, or it was undone already |
 //! | 409 | `nothing_uploaded` | submit with no image at all |
 //! | 409 | `not_undoable` | undo of an action that cannot be undone (only lock, unlock, decision) |
@@ -38,7 +39,7 @@
 //! | 422 | `note_required` | `OTHER` without a note |
 //! | 422 | `duplicate_reason` | a reason given twice |
 //! | 422 | `note_too_long` | a note or feedback body over the limit |
-//! | 422 | `invalid_field` | a field with an impossible value (empty feedback, bad slot) |
+//! | 422 | `invalid_field` | a field with an impossible value (empty feedback, a slot that is not a digit) |
 //! | 422 | `unsupported_format` | an upload that is not JPEG or PNG by content |
 //! | 422 | `invalid_image` | a corrupt or truncated image, or one too large to decode |
 //! | 422 | `idempotency_key_reused` | the same key with a different request |
@@ -248,7 +249,7 @@ impl From<StoreError> for ApiError {
                     U::Empty => ApiError::unprocessable("invalid_image", detail),
                     U::WrongFormat(_) => ApiError::unprocessable("unsupported_format", detail),
                     U::SlotFull { .. } => ApiError::conflict("slot_full", detail),
-                    U::BadSlot { .. } => ApiError::unprocessable("invalid_field", detail),
+                    U::BadSlot { .. } => ApiError::conflict("bad_slot", detail),
                     U::Locked => ApiError::conflict("image_locked", detail),
                 }
             }

@@ -213,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         REQUEST_TIMEOUT,
     ))
     .layer(axum::middleware::from_fn(extract::problem_fallback))
+    .layer(axum::middleware::from_fn(log_request))
     .layer(SetResponseHeaderLayer::overriding(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -235,6 +236,29 @@ pub fn router(state: AppState) -> Router {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     ))
+}
+
+/// One line per request: method, route template (never the concrete URL,
+/// whose query may hold a searched name or ID number), status, time.
+async fn log_request(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        %method,
+        route,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    resp
 }
 
 /// A server running in this process.

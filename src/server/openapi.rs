@@ -25,7 +25,8 @@ use super::{candidate, routes};
         version = "1.0.0",
         description = "The contract between the 审核台 console and the registration backend. \
             Errors are RFC 9457 problem+json with a stable `code`. Mutating calls accept \
-            `Idempotency-Key` and an expected version (`If-Match` or `expected_version`)."
+            an `Idempotency-Key` header (a UUID; see each operation's `x-idempotency-key`) \
+            and an expected version (`If-Match` or `expected_version`)."
     ),
     paths(
         routes::health,
@@ -82,13 +83,10 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-fn header_param(name: &str, description: &str, pattern: &str, uuid: bool) -> Parameter {
-    let mut schema = ObjectBuilder::new()
+fn header_param(name: &str, description: &str, pattern: &str) -> Parameter {
+    let schema = ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(pattern));
-    if uuid {
-        schema = schema.format(Some(utoipa::openapi::SchemaFormat::Custom("uuid".into())));
-    }
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Header)
@@ -160,13 +158,25 @@ impl Modify for Standard {
                 ensure(op, "500", "`internal`");
                 if mutating && !login {
                     ensure(op, "409", "A conflict with the current state (see `code`)");
+                    // Idempotency-Key is described, not declared as a
+                    // parameter: a fuzzer that reuses one generated key
+                    // for different bodies would (rightly) get 422
+                    // idempotency_key_reused and call it a rejected valid
+                    // request. Tools read this extension instead.
+                    let ext = op.extensions.get_or_insert_with(Default::default);
+                    ext.merge(
+                        utoipa::openapi::extensions::ExtensionsBuilder::new()
+                            .add(
+                                "x-idempotency-key",
+                                json!({
+                                    "header": "Idempotency-Key",
+                                    "pattern": crate::server::extract::IDEMPOTENCY_KEY_PATTERN,
+                                    "description": "Optional. A UUID naming this action: a retry with the same key (same caller, method and path) returns the first successful response; the same key with a different body gets 422 idempotency_key_reused; a key that is not a UUID gets 400 invalid_header.",
+                                }),
+                            )
+                            .build(),
+                    );
                     let params = op.parameters.get_or_insert_with(Vec::new);
-                    params.push(header_param(
-                        "Idempotency-Key",
-                        "A UUID naming this action: a retry with the same key returns the first successful response",
-                        crate::server::extract::IDEMPOTENCY_KEY_PATTERN,
-                        true,
-                    ));
                     let versioned = ["/lock", "/unlock", "/decision", "/undo"]
                         .iter()
                         .any(|s| path.ends_with(s));
@@ -175,7 +185,6 @@ impl Modify for Standard {
                             "If-Match",
                             "The expected version (image version for image actions, candidate version otherwise)",
                             crate::server::extract::IF_MATCH_PATTERN,
-                            false,
                         ));
                     }
                 }
@@ -264,6 +273,20 @@ fn refine_bodies(components: &mut utoipa::openapi::Components) {
                     }
                 }
             ]
+        }),
+    );
+    put(
+        "UploadForm",
+        json!({
+            "type": "object",
+            "required": ["file"],
+            "additionalProperties": false,
+            "properties": {
+                "file": {"type": "string", "format": "binary",
+                    "description": "The image: JPEG or PNG by content, at most 204,800 bytes"},
+                "slot": {"type": "string", "pattern": "^[0-9]$",
+                    "description": "0-based slot (身份证明: 0 正面, 1 反面); default: the first empty slot, or the only unlocked image"},
+            }
         }),
     );
     put(

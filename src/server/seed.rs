@@ -63,87 +63,34 @@ pub struct SeedAsset {
     pub bytes: Vec<u8>,
 }
 
-/// The images the demo hands out. Until the project's drawn documents
-/// (`assets/`) land, simple generated document-like pages stand in.
+/// The images the demo hands out: the project's synthetic documents
+/// (`assets/`, embedded).
 pub fn catalogue() -> Vec<SeedAsset> {
-    let mut out = Vec::new();
-    for (ci, cat) in MaterialCategory::ALL.iter().enumerate() {
-        let slots: Vec<Option<u8>> = match cat.fixed_count() {
-            Some(n) => (0..n).map(Some).collect(),
-            None => vec![None],
-        };
-        for slot in slots {
-            for variant in 0..2u32 {
-                let seed = (ci as u32) * 16 + u32::from(slot.unwrap_or(0)) * 4 + variant;
-                out.push(SeedAsset {
-                    name: format!("{}_{}_{variant}", cat.code(), slot.unwrap_or(0)),
-                    category: *cat,
-                    slot,
-                    flawed: false,
-                    reason: "BLURRY",
-                    near_duplicate_of: None,
-                    bytes: page(seed, 1100, 760, 0.0),
-                });
-            }
-            let seed = (ci as u32) * 16 + u32::from(slot.unwrap_or(0)) * 4 + 3;
-            out.push(SeedAsset {
-                name: format!("{}_{}_blurry", cat.code(), slot.unwrap_or(0)),
-                category: *cat,
-                slot,
-                flawed: true,
-                reason: "BLURRY",
-                near_duplicate_of: None,
-                bytes: page(seed, 1100, 760, 6.0),
-            });
-        }
-    }
-    out
+    crate::assets::ASSETS
+        .iter()
+        .filter_map(|a| {
+            Some(SeedAsset {
+                name: a.name.to_string(),
+                category: MaterialCategory::from_code(a.category)?,
+                slot: a.slot,
+                flawed: a.flaw.is_some(),
+                reason: a.flaw.map_or("BLURRY", flaw_reason),
+                near_duplicate_of: a.near_duplicate_of.map(str::to_string),
+                bytes: a.bytes.to_vec(),
+            })
+        })
+        .collect()
 }
 
-/// A synthetic document page: paper, a frame, lines of "text", a photo box.
-fn page(seed: u32, w: u32, h: u32, blur: f32) -> Vec<u8> {
-    use image::{Rgb, RgbImage};
-    let mut rng = StdRng::seed_from_u64(u64::from(seed));
-    let mut img = RgbImage::from_pixel(w, h, Rgb([246, 244, 238]));
-    for x in 0..w {
-        for t in 0..5 {
-            img.put_pixel(x, 12 + t, Rgb([150, 30, 30]));
-            img.put_pixel(x, h - 17 + t, Rgb([150, 30, 30]));
-        }
+/// The reason a reviewer gives when unlocking an image with this flaw.
+fn flaw_reason(f: crate::assets::Flaw) -> &'static str {
+    use crate::assets::Flaw;
+    match f {
+        Flaw::Blurry | Flaw::LowContrast => "BLURRY",
+        Flaw::Rotated | Flaw::ExifRotated => "ROTATED",
+        Flaw::TooSmall => "INCOMPLETE",
+        Flaw::NearDuplicate => "NOT_ORIGINAL",
     }
-    let (px, py) = (rng.random_range(40..w / 3), rng.random_range(60..h / 3));
-    for y in py..(py + h / 3).min(h) {
-        for x in px..(px + w / 6).min(w) {
-            img.put_pixel(x, y, Rgb([80, 100, 140]));
-        }
-    }
-    let lines = rng.random_range(8..16);
-    for l in 0..lines {
-        let y0 = 80 + l * 40;
-        let mut x = rng.random_range(w / 3..w / 2);
-        let end = rng.random_range(x + 100..w - 40);
-        while x + 22 < end && y0 + 24 < h - 30 {
-            for y in y0..y0 + 24 {
-                for xx in x..x + 20 {
-                    if rng.random_range(0..4) != 0 {
-                        img.put_pixel(xx, y, Rgb([30, 30, 40]));
-                    }
-                }
-            }
-            x += 26;
-        }
-    }
-    let img = if blur > 0.0 {
-        image::imageops::blur(&img, blur)
-    } else {
-        img
-    };
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
-    if enc.encode_image(&img).is_err() {
-        out.clear();
-    }
-    out
 }
 
 struct Asset {
@@ -515,6 +462,7 @@ pub async fn seed_demo(
         next = end + 1;
     }
     store.reload_phash_index().await?;
+    store.changed();
     Ok(SeedReport {
         candidates,
         images: total_images,

@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
@@ -38,6 +39,36 @@ const MAX_DUP_REFS: usize = 5;
 pub struct SqliteStore {
     pool: SqlitePool,
     phash: RwLock<PhashIndex>,
+    /// Bumped after every committed change to a review state; the queue
+    /// counts of a scope are reused while it stands still.
+    write_gen: AtomicU64,
+    counts_cache: Mutex<HashMap<String, (u64, Counts)>>,
+    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction holding the process's writer slot until it ends.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, Sqlite>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -683,6 +714,9 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             phash: RwLock::new(PhashIndex::default()),
+            write_gen: AtomicU64::new(0),
+            counts_cache: Mutex::new(HashMap::new()),
+            write_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         };
         store.reload_phash_index().await?;
         Ok(store)
@@ -690,6 +724,68 @@ impl SqliteStore {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Call after committing anything that may move a candidate between
+    /// queue states.
+    pub(crate) fn changed(&self) {
+        self.write_gen.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The counts of every state in the caller's scope, from the covering
+    /// index, cached until the next change.
+    async fn counts(&self, conn: &mut SqliteConnection, who: &ReviewerInfo) -> StoreResult<Counts> {
+        let key = format!("{}\n{}", who.district, who.site.as_deref().unwrap_or(""));
+        let generation = self.write_gen.load(Ordering::SeqCst);
+        if let Ok(cache) = self.counts_cache.lock()
+            && let Some((g, c)) = cache.get(&key)
+            && *g == generation
+        {
+            return Ok(c.clone());
+        }
+        let rows: Vec<(String, String, i64)> = match &who.site {
+            Some(site) => {
+                sqlx::query_as(
+                    "SELECT site_state, district_state, COUNT(*) FROM candidates \
+                     WHERE district = ? AND site = ? GROUP BY site_state, district_state",
+                )
+                .bind(&who.district)
+                .bind(site)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            None => {
+                sqlx::query_as(
+                    "SELECT district_state, '', COUNT(*) FROM candidates \
+                     WHERE district = ? AND district_state <> 'not_started' GROUP BY district_state",
+                )
+                .bind(&who.district)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        let mut counts = Counts::default();
+        for (state, district_state, n) in rows {
+            match ReviewStatus::parse(&state) {
+                Some(ReviewStatus::AwaitingReview) => {
+                    counts.awaiting_review += n;
+                    // A site's returned candidates await it again.
+                    if who.site.is_some() && district_state == "returned" {
+                        counts.returned += n;
+                    }
+                }
+                Some(ReviewStatus::Pending) => counts.pending += n,
+                Some(ReviewStatus::Passed) => counts.passed += n,
+                Some(ReviewStatus::Rejected) => counts.rejected += n,
+                Some(ReviewStatus::Returned) => counts.returned += n,
+                Some(ReviewStatus::NotStarted) => counts.not_started += n,
+                None => {}
+            }
+        }
+        if let Ok(mut cache) = self.counts_cache.lock() {
+            cache.insert(key, (generation, counts.clone()));
+        }
+        Ok(counts)
     }
 
     /// Rebuild the in-memory hash index from the table (at open, after a seed).
@@ -712,10 +808,15 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, Sqlite>> {
+    async fn begin(&self) -> StoreResult<WriteTx> {
+        // Writers queue here, in order, rather than in SQLite's busy
+        // handler, whose sleeps (up to 100 ms each) make the tail latency.
+        let guard = self.write_lock.clone().lock_owned().await;
         // IMMEDIATE takes the write lock up front, so two writers cannot
-        // both read a version and then collide at commit.
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        // both read a version and then collide at commit (and a second
+        // process on the same file still queues behind busy_timeout).
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _guard: guard })
     }
 
     /// Resolve stored duplicate references; the other candidate is named
@@ -1271,30 +1372,7 @@ impl Store for SqliteStore {
                 });
             }
 
-            let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {state_col}, COUNT(*) FROM candidates"
-            ));
-            scope(&mut qb);
-            qb.push(format!(" GROUP BY {state_col}"));
-            let by_state: Vec<(String, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
-            let mut counts = Counts::default();
-            for (s, n) in by_state {
-                match ReviewStatus::parse(&s) {
-                    Some(ReviewStatus::AwaitingReview) => counts.awaiting_review = n,
-                    Some(ReviewStatus::Pending) => counts.pending = n,
-                    Some(ReviewStatus::Passed) => counts.passed = n,
-                    Some(ReviewStatus::Rejected) => counts.rejected = n,
-                    Some(ReviewStatus::Returned) => counts.returned = n,
-                    Some(ReviewStatus::NotStarted) => counts.not_started = n,
-                    None => {}
-                }
-            }
-            if who.level == Level::Site {
-                let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM candidates");
-                scope(&mut qb);
-                qb.push(" AND site_state = 'awaiting_review' AND district_state = 'returned'");
-                counts.returned = qb.build_query_scalar().fetch_one(&mut *conn).await?;
-            }
+            let counts = self.counts(&mut conn, who).await?;
             Ok(ListPage {
                 list: CandidateList {
                     items,
@@ -1438,6 +1516,7 @@ impl Store for SqliteStore {
                 .await?;
             let dto = Self::image_dto(&img, &dups)?;
             tx.commit().await?;
+            self.changed();
             let change = c.change(&who.username, action.as_str(), ctx.now)?;
             Ok((
                 ImageActionResponse {
@@ -1565,6 +1644,7 @@ impl Store for SqliteStore {
             }
             let c = load_cand(&mut tx, c.id).await?;
             tx.commit().await?;
+            self.changed();
             let change = c.change(
                 &who.username,
                 &format!(
@@ -1858,6 +1938,7 @@ impl Store for SqliteStore {
             let c = load_cand(&mut tx, c.id).await?;
             let detail = self.detail_in(&mut tx, who, &c, ctx.now).await?;
             tx.commit().await?;
+            self.changed();
             let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
             Ok((
                 UndoResponse {
@@ -2128,6 +2209,7 @@ impl Store for SqliteStore {
             .await?;
             let c = load_cand(&mut tx, c.id).await?;
             tx.commit().await?;
+            self.changed();
             if let Ok(mut ix) = self.phash.write() {
                 ix.insert(id, c.id, r.phash);
             }
@@ -2191,6 +2273,7 @@ impl Store for SqliteStore {
             .await?;
             let c = load_cand(&mut tx, c.id).await?;
             tx.commit().await?;
+            self.changed();
             if let Ok(mut ix) = self.phash.write() {
                 ix.remove(img.id);
             }
@@ -2271,6 +2354,7 @@ impl Store for SqliteStore {
             let c = load_cand(&mut tx, c.id).await?;
             let me = Self::self_in(&mut tx, &c, window, ctx.now).await?;
             tx.commit().await?;
+            self.changed();
             Ok((
                 me,
                 c.change(&c.reg_no, AuditAction::Submit.as_str(), ctx.now)?,

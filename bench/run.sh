@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Seed N candidates (default 100,000) into a fresh database with the release
+# build, then load GET /api/v1/health, GET /api/v1/candidates and image
+# lock/unlock side by side with wrk on loopback. Bounded: each run is
+# DURATION seconds (default 20).
+#
+#   apt-get install wrk && cargo build --release && bench/run.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+DURATION=${DURATION:-20}
+THREADS=${THREADS:-2}
+export THREADS
+CONNS=${CONNS:-16}
+BIN=target/release/shenhe
+TMP=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+START=$(date +%s.%N)
+RUST_LOG=warn,shenhe=info "$BIN" serve --demo --candidates "$N" --db "$TMP/bench.db" \
+    --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+PID=$!
+until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
+    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
+    sleep 0.2
+done
+END=$(date +%s.%N)
+echo "== $N candidates"
+grep -o 'seeded demo data.*' "$TMP/server.log" | sed 's/\x1b\[[0-9;]*m//g'
+python3 -c "print(f'start to first 200 (open, migrate, seed, listen): {$END - $START:.1f} s')"
+ls -la "$TMP"/bench.db* | awk '{print $5, $9}'
+
+TOKEN=$(curl -sf -X POST -H 'content-type: application/json' \
+    -d '{"username":"nanjing","password":"demo"}' "$BASE/api/v1/session" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+export TOKEN
+# Unreviewed images of candidates awaiting the site: real lock/unlock targets.
+IMAGES=$(python3 - "$BASE" "$TOKEN" <<'PY'
+import json, sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+def get(path):
+    req = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    return json.load(urllib.request.urlopen(req))
+ids = []
+page = get("/api/v1/candidates?state=awaiting_review&limit=500")
+for c in page["items"][:400]:
+    d = get(f"/api/v1/candidates/{c['id']}")
+    for m in d["materials"]:
+        ids += [i["id"] for i in m["images"] if i["verdict"] == "unreviewed"]
+print(",".join(map(str, ids)))
+PY
+)
+export IMAGES
+echo "lock targets: $(echo "$IMAGES" | tr ',' '\n' | wc -l) images"
+
+run() {
+    echo "-- $1"
+    shift
+    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" | grep -E 'Requests/sec|p50|lock/unlock|Non-2xx|  50%|  99%'
+}
+run "GET /api/v1/health" -s bench/get.lua "$BASE/api/v1/health"
+run "GET /api/v1/candidates (first page, 50)" -s bench/get.lua "$BASE/api/v1/candidates"
+run "GET /api/v1/candidates?state=awaiting_review&limit=50" -s bench/get.lua \
+    "$BASE/api/v1/candidates?state=awaiting_review&limit=50"
+run "POST /api/v1/images/{id}/lock|unlock" -s bench/lock.lua "$BASE"
+run "GET /api/v1/health (again, after the writes)" -s bench/get.lua "$BASE/api/v1/health"
