@@ -32,7 +32,7 @@ labels! {
     Connected => ("已连接", "connected"),
     Reconnecting => ("重连中", "reconnecting"),
     Connecting => ("连接中", "connecting"),
-    Returned => ("退回", "Returned"),
+    Returned => ("退回", "returned"),
     Session => ("本次", "this session"),
     People => ("人", "done"),
     MedianPer => ("中位", "median"),

@@ -63,9 +63,13 @@ pub fn full(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     }
     let lang = s.lang;
     let w = usize::from(inner.width);
-    // name 10 · category 14 · reg 14 · imgs 6 · age 6 · claim rest
-    let (wn, wc, wr, wi, wa) = (10usize, 14usize, 14usize, 6usize, 7usize);
-    let wh = w.saturating_sub(2 + wn + wc + wr + wi + wa + 5).max(4);
+    // name 10 · category 14–22 · reg 14 · imgs 6 · age 7 · claim rest.
+    // Spare width goes to the category first: the longest (乡村全科执业助理医师)
+    // needs 20 columns, and a cut-off category is what reviewers misread.
+    let (wn, wr, wi, wa) = (10usize, 14usize, 6usize, 7usize);
+    let fixed = 2 + wn + wr + wi + wa + 5;
+    let wc = w.saturating_sub(fixed + 12).clamp(14, 22);
+    let wh = w.saturating_sub(fixed + wc).max(4);
     let header = format!(
         "  {} {} {} {} {} {}",
         pad(tr(lang, T::ColName), wn),
