@@ -160,10 +160,20 @@ enum Record {
     Put(OutboxEntry),
     /// A queued, never-sent entry now expects another version (an earlier
     /// decision on the same candidate bumped it).
-    Rebase { key: String, expected_version: i64 },
-    Done { key: String },
-    Refused { key: String, refusal: Refusal },
-    Dismissed { key: String },
+    Rebase {
+        key: String,
+        expected_version: i64,
+    },
+    Done {
+        key: String,
+    },
+    Refused {
+        key: String,
+        refusal: Refusal,
+    },
+    Dismissed {
+        key: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

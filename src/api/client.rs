@@ -207,7 +207,8 @@ impl Client {
         body: &B,
         idempotency_key: &str,
     ) -> Result<T, ApiError> {
-        self.json(self.keyed_post(path, body, idempotency_key)).await
+        self.json(self.keyed_post(path, body, idempotency_key))
+            .await
     }
 
     /// A keyed call that is not a reviewer's decision (claim, reveal): safe

@@ -113,11 +113,24 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 pub enum JournalOp {
     /// Open (or switch to) the journal of this server and reviewer.
-    Open { server: String, reviewer: String },
+    Open {
+        server: String,
+        reviewer: String,
+    },
     Put(Box<OutboxEntry>),
-    Rebase { key: String, expected_version: i64 },
-    Confirm { key: String },
-    Refuse { key: String, refusal: Refusal },
+    Rebase {
+        key: String,
+        expected_version: i64,
+    },
+    Confirm {
+        key: String,
+    },
+    Refuse {
+        key: String,
+        refusal: Refusal,
+    },
     /// A refused entry dismissed, or a pending one taken back unsent.
-    Remove { key: String },
+    Remove {
+        key: String,
+    },
 }

@@ -298,12 +298,16 @@ pub struct Input {
 pub enum Overlay {
     Picker(Picker),
     Confirm(ConfirmReject),
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Input(Input),
     /// Leaving (quit, or log out) with decisions not yet sent: ask first.
     ConfirmLeave(ConfirmLeave),
     /// The decisions the server refused.
-    Refused { cursor: usize },
+    Refused {
+        cursor: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1308,11 +1308,15 @@ fn enqueue(
     let mut image = None;
     if let Some(c) = s.cand.as_mut().filter(|c| c.id == candidate_id) {
         if let OpKind::Lock { image_id } | OpKind::Unlock { image_id, .. } = &kind {
-            image = c.images().iter().find(|i| i.id == *image_id).map(|i| ImageRef {
-                category: i.category,
-                slot: i.slot,
-                slot_label: i.slot_label.clone(),
-            });
+            image = c
+                .images()
+                .iter()
+                .find(|i| i.id == *image_id)
+                .map(|i| ImageRef {
+                    category: i.category,
+                    slot: i.slot,
+                    slot_label: i.slot_label.clone(),
+                });
         }
         apply_optimistic(c, &kind);
     }
@@ -1538,10 +1542,7 @@ pub fn retry_delay(key: &str, attempts: u32) -> Duration {
 
 /// The journal of this server and reviewer was read: its pending entries
 /// go to the front of the queue (in order), its refused ones to the list.
-fn outbox_loaded(
-    s: &mut State,
-    r: Result<Vec<crate::outbox::Tracked>, String>,
-) -> Vec<Effect> {
+fn outbox_loaded(s: &mut State, r: Result<Vec<crate::outbox::Tracked>, String>) -> Vec<Effect> {
     use crate::outbox::EntryState;
     if s.session.is_none() {
         return vec![];

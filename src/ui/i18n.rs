@@ -514,17 +514,12 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
                 clean(e)
             ),
         ),
-        StatusMsg::RefusedDismissed { left: 0 } => {
-            pick("已移除".into(), "Dismissed".into())
-        }
+        StatusMsg::RefusedDismissed { left: 0 } => pick("已移除".into(), "Dismissed".into()),
         StatusMsg::RefusedDismissed { left } => pick(
             format!("已移除 · 还有 {left} 项被拒"),
             format!("Dismissed · {left} refused left"),
         ),
-        StatusMsg::NoRefused => pick(
-            "没有被拒绝的操作".into(),
-            "No refused actions".into(),
-        ),
+        StatusMsg::NoRefused => pick("没有被拒绝的操作".into(), "No refused actions".into()),
         StatusMsg::StillLoading => pick(
             "考生资料加载中，请稍候".into(),
             "The dossier is still loading".into(),
@@ -613,7 +608,10 @@ pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
             format!("{} #{image_id}", if zh { "锁定图片" } else { "lock image" })
         }
         OpKind::Unlock { image_id, .. } if image.is_empty() => {
-            format!("{} #{image_id}", if zh { "解锁图片" } else { "unlock image" })
+            format!(
+                "{} #{image_id}",
+                if zh { "解锁图片" } else { "unlock image" }
+            )
         }
         OpKind::Lock { .. } => format!("{}{image}", if zh { "锁定" } else { "lock" }),
         OpKind::Unlock { reasons, .. } => {
@@ -679,6 +677,9 @@ pub fn refusal(lang: Lang, r: &crate::outbox::Refusal, now: DateTime<Utc>) -> St
             format!("服务器拒绝（HTTP {status}）：{detail}"),
             format!("Refused by the server (HTTP {status}): {detail}"),
         ),
-        None => pick(format!("未被接受：{detail}"), format!("Not accepted: {detail}")),
+        None => pick(
+            format!("未被接受：{detail}"),
+            format!("Not accepted: {detail}"),
+        ),
     }
 }

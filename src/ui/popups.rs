@@ -122,7 +122,14 @@ pub fn confirm(f: &mut Frame, s: &State, c: &ConfirmReject, t: &Theme, screen: R
 pub fn confirm_leave(f: &mut Frame, s: &State, c: &ConfirmLeave, t: &Theme, screen: Rect) {
     let lang = s.lang;
     let area = centered(screen, 60, 8);
-    let title = tr(lang, if c.logout { T::LeaveLogout } else { T::LeaveQuit });
+    let title = tr(
+        lang,
+        if c.logout {
+            T::LeaveLogout
+        } else {
+            T::LeaveQuit
+        },
+    );
     let inner = frame_popup(f, t, area, title.to_string());
     let n = c.unsent;
     let count = match lang {
@@ -184,7 +191,10 @@ pub fn refused(f: &mut Frame, s: &State, cursor: usize, t: &Theme, screen: Rect)
             Span::styled(format!(" {at}"), t.dim),
         ]));
         lines.push(Line::from(Span::styled(
-            fit(&format!("    {}", i18n::refusal(lang, &r.refusal, s.now)), w),
+            fit(
+                &format!("    {}", i18n::refusal(lang, &r.refusal, s.now)),
+                w,
+            ),
             t.err,
         )));
     }
