@@ -595,11 +595,11 @@ pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
             } else {
                 i.category.name_en()
             };
-            let slot = i
-                .slot_label
-                .as_deref()
-                .map(clean)
-                .unwrap_or_else(|| format!("#{}", u32::from(i.slot) + 1));
+            // 正面 / front for fixed slots (as on the candidate screen).
+            let slot = match i.category.slot_labels().get(usize::from(i.slot)) {
+                Some((zh_label, en_label)) => (if zh { *zh_label } else { *en_label }).to_string(),
+                None => (u32::from(i.slot) + 1).to_string(),
+            };
             format!(" {cat} · {slot}")
         })
         .unwrap_or_default();
