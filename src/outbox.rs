@@ -456,7 +456,8 @@ mod tests {
 
     fn refusal() -> Refusal {
         Refusal {
-            at: Utc::now(),
+            // Fixed, so two calls compare equal.
+            at: DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
             status: Some(409),
             code: Some("stale_version".into()),
             detail: None,
