@@ -119,6 +119,7 @@ fn console(cli: &Cli) -> ExitCode {
         server,
         token,
         remember_token: remember,
+        journal_dir: data_dir.clone(),
         data_dir,
         low_bandwidth: cli.low_bandwidth,
     })))
@@ -175,6 +176,9 @@ fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
             token: Some(session.token),
             // The demo's token is for a throwaway server: never stored.
             remember_token: false,
+            // With --db the demo is a real, lasting database: its decisions
+            // get a journal. A throwaway one does not (nothing to replay to).
+            journal_dir: args.db.is_some().then(|| data_dir.clone()).flatten(),
             data_dir,
             low_bandwidth: cli.low_bandwidth,
         })

@@ -18,45 +18,54 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::dto::{DecisionRequest, FeedbackRequest};
+use crate::api::error::ApiError;
+use crate::domain::audit::FeedbackChannel;
+use crate::domain::category::MaterialCategory;
+use crate::domain::review::{Decision, Level};
 
-/// What a queued decision does, with everything needed to send it again.
+/// What a decision does, with everything needed to send it again. The
+/// console's in-memory queue uses the same type (`app::state::OpKind`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum PendingOp {
+pub enum OpKind {
     Lock {
         image_id: i64,
-        expected_version: Option<i64>,
     },
     Unlock {
         image_id: i64,
         reasons: Vec<String>,
         note: Option<String>,
-        expected_version: Option<i64>,
     },
-    Decision {
-        candidate_id: i64,
-        request: DecisionRequest,
-    },
-    Undo {
-        event_id: i64,
+    Decide {
+        level: Level,
+        decision: Decision,
+        reasons: Vec<String>,
+        note: Option<String>,
     },
     Feedback {
-        candidate_id: i64,
-        request: FeedbackRequest,
+        channel: FeedbackChannel,
+        body: String,
+    },
+    Undo {
+        audit_id: i64,
     },
 }
 
-impl PendingOp {
-    /// The candidate this decision concerns, when known without a lookup.
-    pub fn candidate_id(&self) -> Option<i64> {
-        match self {
-            PendingOp::Decision { candidate_id, .. } | PendingOp::Feedback { candidate_id, .. } => {
-                Some(*candidate_id)
-            }
-            _ => None,
-        }
+impl OpKind {
+    pub fn undoable(&self) -> bool {
+        matches!(
+            self,
+            OpKind::Lock { .. } | OpKind::Unlock { .. } | OpKind::Decide { .. }
+        )
     }
+}
+
+/// Which image an image decision was about, for the refused list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub category: MaterialCategory,
+    pub slot: u8,
+    pub slot_label: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +77,66 @@ pub struct OutboxEntry {
     /// against another server or as another reviewer.
     pub reviewer: String,
     pub server: String,
-    /// A short human description for the status bar and the refused list.
+    pub candidate_id: i64,
+    /// The candidate's name, for the status bar and the refused list.
     pub label: String,
-    pub op: PendingOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageRef>,
+    /// Image version (image ops) or candidate version (decisions). Part of
+    /// the request body, so a replay sends exactly the bytes sent before.
+    pub expected_version: i64,
+    pub op: OpKind,
+}
+
+/// Why the server refused a decision, kept structured so the console can
+/// word it in the reviewer's language after a restart too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The problem's `code`, or [`Refusal::DEPENDENT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The server's own words (sanitised before drawing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+impl Refusal {
+    /// Not sent: an earlier decision on the same candidate was refused and
+    /// this one assumed it had worked.
+    pub const DEPENDENT: &'static str = "depends_on_refused";
+
+    pub fn from_error(e: &ApiError, at: DateTime<Utc>) -> Refusal {
+        let p = e.problem();
+        Refusal {
+            at,
+            status: e.status(),
+            code: p.map(|p| p.code.clone()),
+            detail: match e {
+                ApiError::Problem(p) => p.detail.clone().or_else(|| Some(p.title.clone())),
+                other => Some(other.to_string()),
+            },
+            changed_by: p.and_then(|p| p.changed_by.clone()),
+            changed_at: p.and_then(|p| p.changed_at),
+        }
+    }
+
+    pub fn dependent(at: DateTime<Utc>) -> Refusal {
+        Refusal {
+            at,
+            status: None,
+            code: Some(Refusal::DEPENDENT.to_string()),
+            detail: None,
+            changed_by: None,
+            changed_at: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +145,7 @@ pub enum EntryState {
     Pending,
     /// The server refused it (409, scope, validation): shown to the
     /// reviewer until dismissed, never dropped silently.
-    Refused { message: String },
+    Refused(Refusal),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,9 +158,22 @@ pub struct Tracked {
 #[serde(rename_all = "snake_case")]
 enum Record {
     Put(OutboxEntry),
-    Done { key: String },
-    Refused { key: String, message: String },
-    Dismissed { key: String },
+    /// A queued, never-sent entry now expects another version (an earlier
+    /// decision on the same candidate bumped it).
+    Rebase {
+        key: String,
+        expected_version: i64,
+    },
+    Done {
+        key: String,
+    },
+    Refused {
+        key: String,
+        refusal: Refusal,
+    },
+    Dismissed {
+        key: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,11 +251,16 @@ impl Journal {
         self.pending().count()
     }
 
-    pub fn refused(&self) -> impl Iterator<Item = (&OutboxEntry, &str)> {
+    pub fn refused(&self) -> impl Iterator<Item = (&OutboxEntry, &Refusal)> {
         self.entries.iter().filter_map(|t| match &t.state {
-            EntryState::Refused { message } => Some((&t.entry, message.as_str())),
+            EntryState::Refused(r) => Some((&t.entry, r)),
             EntryState::Pending => None,
         })
+    }
+
+    /// Whether `key` is in the journal (pending or refused).
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.iter().any(|t| t.entry.key == key)
     }
 
     /// Make the decision durable. Returns only after the data is on disk.
@@ -203,19 +287,34 @@ impl Journal {
     }
 
     /// The server refused the decision; keep it visible until dismissed.
-    pub fn refuse(&mut self, key: &str, message: &str) -> Result<(), OutboxError> {
+    pub fn refuse(&mut self, key: &str, refusal: &Refusal) -> Result<(), OutboxError> {
         let idx = self.index(key)?;
         self.append(&Record::Refused {
             key: key.to_string(),
-            message: message.to_string(),
+            refusal: refusal.clone(),
         })?;
-        self.entries[idx].state = EntryState::Refused {
-            message: message.to_string(),
-        };
+        self.entries[idx].state = EntryState::Refused(refusal.clone());
         Ok(())
     }
 
-    /// The reviewer has seen a refused decision and lets it go.
+    /// A queued entry that was never sent now expects `expected_version`.
+    /// (Once sent, an entry is never rebased: the server refuses a key
+    /// reused with another body.)
+    pub fn rebase(&mut self, key: &str, expected_version: i64) -> Result<(), OutboxError> {
+        let idx = self.index(key)?;
+        if self.entries[idx].entry.expected_version == expected_version {
+            return Ok(());
+        }
+        self.append(&Record::Rebase {
+            key: key.to_string(),
+            expected_version,
+        })?;
+        self.entries[idx].entry.expected_version = expected_version;
+        Ok(())
+    }
+
+    /// The reviewer has seen a refused decision and lets it go (or took
+    /// back a pending one before it was sent).
     pub fn dismiss(&mut self, key: &str) -> Result<(), OutboxError> {
         let idx = self.index(key)?;
         self.append(&Record::Dismissed {
@@ -273,9 +372,17 @@ fn replay(reader: impl BufRead) -> (Vec<Tracked>, usize) {
             Record::Done { key } | Record::Dismissed { key } => {
                 entries.retain(|t| t.entry.key != key);
             }
-            Record::Refused { key, message } => {
+            Record::Refused { key, refusal } => {
                 if let Some(t) = entries.iter_mut().find(|t| t.entry.key == key) {
-                    t.state = EntryState::Refused { message };
+                    t.state = EntryState::Refused(refusal);
+                }
+            }
+            Record::Rebase {
+                key,
+                expected_version,
+            } => {
+                if let Some(t) = entries.iter_mut().find(|t| t.entry.key == key) {
+                    t.entry.expected_version = expected_version;
                 }
             }
         }
@@ -295,10 +402,10 @@ fn compact(path: &Path, entries: &[Tracked]) -> io::Result<File> {
         restrict(&f)?;
         for t in entries {
             let mut records = vec![Record::Put(t.entry.clone())];
-            if let EntryState::Refused { message } = &t.state {
+            if let EntryState::Refused(refusal) = &t.state {
                 records.push(Record::Refused {
                     key: t.entry.key.clone(),
-                    message: message.clone(),
+                    refusal: refusal.clone(),
                 });
             }
             for r in records {
@@ -339,11 +446,23 @@ mod tests {
             created_at: Utc::now(),
             reviewer: "nanjing".into(),
             server: "http://127.0.0.1:1".into(),
+            candidate_id: 1,
             label: format!("lock {key}"),
-            op: PendingOp::Lock {
-                image_id: 7,
-                expected_version: Some(1),
-            },
+            image: None,
+            expected_version: 1,
+            op: OpKind::Lock { image_id: 7 },
+        }
+    }
+
+    fn refusal() -> Refusal {
+        Refusal {
+            // Fixed, so two calls compare equal.
+            at: DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            status: Some(409),
+            code: Some("stale_version".into()),
+            detail: None,
+            changed_by: Some("suzhou".into()),
+            changed_at: None,
         }
     }
 
@@ -357,14 +476,20 @@ mod tests {
             j.push(entry("b")).expect("push b");
             j.push(entry("c")).expect("push c");
             j.confirm("a").expect("confirm a");
-            j.refuse("b", "409: suzhou decided first")
-                .expect("refuse b");
+            j.refuse("b", &refusal()).expect("refuse b");
+            j.rebase("c", 4).expect("rebase c");
         }
         let j = Journal::open(&path).expect("reopen");
         let keys: Vec<_> = j.pending().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["c"]);
-        let refused: Vec<_> = j.refused().map(|(e, m)| (e.key.as_str(), m)).collect();
-        assert_eq!(refused, [("b", "409: suzhou decided first")]);
+        assert_eq!(j.pending().map(|e| e.expected_version).sum::<i64>(), 4);
+        let refused: Vec<_> = j.refused().map(|(e, r)| (e.key.as_str(), r)).collect();
+        assert_eq!(refused, [("b", &refusal())]);
+        // Compaction kept the rebase and the refusal; a second reopen agrees.
+        drop(j);
+        let j = Journal::open(&path).expect("reopen again");
+        assert_eq!(j.pending().map(|e| e.expected_version).sum::<i64>(), 4);
+        assert_eq!(j.refused().count(), 1);
     }
 
     #[test]

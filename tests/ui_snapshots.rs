@@ -188,3 +188,57 @@ fn confirm_reject_and_zoom() {
         s
     });
 }
+
+/// Two locks sent, the first refused as stale (suzhou changed it first), the
+/// second not sent because it depended on it; then the list opened.
+fn refused_state(lang: Lang, w: u16, h: u16) -> State {
+    use shenhe::app::Effect;
+    let mut s = opened(lang, w, h);
+    let fx1 = update(&mut s, Action::Key(KeyAction::Command(Command::Lock)));
+    update(&mut s, Action::Key(KeyAction::Command(Command::Lock)));
+    let id = fx1
+        .iter()
+        .find_map(|e| match e {
+            Effect::Send(op) => Some(op.id),
+            _ => None,
+        })
+        .expect("sent");
+    let e = ApiError::Problem(Box::new(Problem {
+        status: 409,
+        code: "stale_version".into(),
+        changed_by: Some("suzhou".into()),
+        changed_at: Some(fx::now() - chrono::Duration::minutes(2)),
+        ..Problem::default()
+    }));
+    update(
+        &mut s,
+        Action::OpDone {
+            op: id,
+            result: Err(e),
+        },
+    );
+    s
+}
+
+#[test]
+fn refused_list() {
+    each("refused", |lang, w, h| {
+        let mut s = refused_state(lang, w, h);
+        cmd(&mut s, Command::Refused);
+        s
+    });
+    // Closed: the count stays in the status bar until dismissed.
+    each("refused_count", refused_state);
+}
+
+#[test]
+fn quit_confirmation() {
+    each("quit_confirm", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        update(&mut s, Action::OutboxLoaded(Ok(vec![])));
+        cmd(&mut s, Command::Lock);
+        cmd(&mut s, Command::Lock);
+        cmd(&mut s, Command::Quit);
+        s
+    });
+}

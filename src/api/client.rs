@@ -16,6 +16,17 @@ use super::dto::{
     QueueEvent, RevealResponse, SessionResponse, UndoResponse, UnlockRequest,
 };
 use super::error::ApiError;
+use super::retry;
+
+/// Extra attempts for idempotent calls, and their backoff: short, since a
+/// person is waiting for the screen.
+const READ_RETRIES: u32 = 2;
+const READ_BASE: Duration = Duration::from_millis(250);
+const READ_CAP: Duration = Duration::from_secs(2);
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))
+}
 
 /// Timeouts sized for a slow SSH-era link: connecting should be quick,
 /// a request may take a while on a congested line.
@@ -132,6 +143,7 @@ impl Client {
         }
     }
 
+    /// One attempt.
     async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
         let resp = self.authed(rb).send().await.map_err(map_err)?;
         let status = resp.status();
@@ -143,13 +155,48 @@ impl Client {
         }
     }
 
+    /// For idempotent calls only (GETs, and POSTs that carry an
+    /// Idempotency-Key): a few more attempts after a retryable failure,
+    /// with backoff and full jitter. Decisions are not retried here: the
+    /// outbox retries them on its own, durable schedule.
+    async fn send_retrying(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
+        let mut current = rb;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let next = if attempt <= READ_RETRIES {
+                current.try_clone()
+            } else {
+                None
+            };
+            match (self.send(current).await, next) {
+                (Err(e), Some(next)) if e.is_retryable() => {
+                    let wait =
+                        retry::full_jitter(READ_BASE, READ_CAP, attempt, rand::random::<f64>());
+                    tracing::debug!("retry {attempt} in {wait:?}: {e}");
+                    tokio::time::sleep(wait).await;
+                    current = next;
+                }
+                (result, _) => return result,
+            }
+        }
+    }
+
     async fn json<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T, ApiError> {
         let body = self.send(rb).await?;
-        serde_json::from_slice(&body).map_err(|e| ApiError::Malformed(e.to_string()))
+        decode(&body)
+    }
+
+    async fn json_retrying<T: DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+    ) -> Result<T, ApiError> {
+        let body = self.send_retrying(rb).await?;
+        decode(&body)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
-        self.json(self.http.get(self.url(path))).await
+        self.json_retrying(self.http.get(self.url(path))).await
     }
 
     /// A mutation: JSON body and an Idempotency-Key, so a retry after a
@@ -160,12 +207,32 @@ impl Client {
         body: &B,
         idempotency_key: &str,
     ) -> Result<T, ApiError> {
-        let rb = self
-            .http
+        self.json(self.keyed_post(path, body, idempotency_key))
+            .await
+    }
+
+    /// A keyed call that is not a reviewer's decision (claim, reveal): safe
+    /// to retry here, since the key makes a repeat harmless.
+    async fn mutate_retrying<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> Result<T, ApiError> {
+        self.json_retrying(self.keyed_post(path, body, idempotency_key))
+            .await
+    }
+
+    fn keyed_post<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
             .post(self.url(path))
             .header("Idempotency-Key", idempotency_key)
-            .json(body);
-        self.json(rb).await
+            .json(body)
     }
 
     // ------------------------------------------------------------ session
@@ -235,7 +302,7 @@ impl Client {
 
     /// The image bytes (the images engine decodes them off the UI thread).
     pub async fn image_content(&self, image_id: i64) -> Result<Bytes, ApiError> {
-        self.send(
+        self.send_retrying(
             self.http
                 .get(self.url(&format!("/images/{image_id}/content"))),
         )
@@ -252,7 +319,7 @@ impl Client {
         idempotency_key: &str,
     ) -> Result<Option<ClaimDto>, ApiError> {
         let v: serde_json::Value = self
-            .mutate(
+            .mutate_retrying(
                 &format!("/candidates/{id}/claim"),
                 &serde_json::json!({}),
                 idempotency_key,
@@ -344,7 +411,7 @@ impl Client {
         candidate_id: i64,
         idempotency_key: &str,
     ) -> Result<RevealResponse, ApiError> {
-        self.mutate(
+        self.mutate_retrying(
             &format!("/candidates/{candidate_id}/reveal"),
             &serde_json::json!({}),
             idempotency_key,
@@ -354,7 +421,7 @@ impl Client {
 
     // ------------------------------------------------------------ events
 
-    /// Read `/events` until `emit` returns false, reconnecting with backoff
+    /// Read `/events` until `emit` returns false, reconnecting with jittered backoff
     /// (1 s doubling to 30 s) after every drop. 401 ends the loop after
     /// reporting it: a new token restarts it.
     pub async fn run_events(&self, mut emit: impl FnMut(StreamEvent) -> bool) {
@@ -370,7 +437,10 @@ impl Client {
             if !emit(StreamEvent::Disconnected(err)) || unauthorized {
                 return;
             }
-            tokio::time::sleep(backoff).await;
+            // Half the ceiling plus jitter: spread out, yet never a tight
+            // loop against a server that drops every connection at once.
+            let wait = backoff / 2 + (backoff / 2).mul_f64(rand::random::<f64>());
+            tokio::time::sleep(wait).await;
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }

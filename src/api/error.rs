@@ -68,6 +68,18 @@ impl ApiError {
         matches!(self, ApiError::Timeout | ApiError::Connect(_))
     }
 
+    /// Worth trying again later: no definite answer, or the server said
+    /// "not now" (5xx, 429, 408). Only idempotent calls are retried.
+    pub fn is_retryable(&self) -> bool {
+        self.is_transport() || matches!(self.status(), Some(408 | 429 | 500..=599))
+    }
+
+    /// A definite "no" (409 stale or conflict, 403/404 scope, 400/422
+    /// validation …): sending it again cannot help.
+    pub fn is_refusal(&self) -> bool {
+        !self.is_unauthorized() && !self.is_retryable()
+    }
+
     /// Build from an error status and its body; never fails, never panics.
     pub fn from_response(status: u16, body: &[u8]) -> ApiError {
         match serde_json::from_slice::<Problem>(body) {
@@ -98,6 +110,21 @@ mod tests {
         let (who, at) = e.conflict().expect("conflict");
         assert_eq!(who, Some("suzhou"));
         assert!(at.is_some());
+    }
+
+    #[test]
+    fn retryable_versus_refused() {
+        for (status, retry) in [(500, true), (503, true), (429, true), (408, true)] {
+            let e = ApiError::from_response(status, b"");
+            assert_eq!(e.is_retryable(), retry, "{status}");
+            assert!(!e.is_refusal(), "{status}");
+        }
+        for status in [400, 403, 404, 409, 422] {
+            let e = ApiError::from_response(status, b"");
+            assert!(e.is_refusal() && !e.is_retryable(), "{status}");
+        }
+        assert!(ApiError::Timeout.is_retryable());
+        assert!(!ApiError::from_response(401, b"").is_refusal());
     }
 
     #[test]

@@ -3,3 +3,4 @@
 pub mod client;
 pub mod dto;
 pub mod error;
+pub mod retry;

@@ -10,7 +10,8 @@ use crate::api::dto::{
 use crate::api::error::ApiError;
 
 use super::keys::KeyAction;
-use super::state::Op;
+use super::state::{Op, OutboxEntry, Refusal};
+use crate::outbox::Tracked;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -48,6 +49,11 @@ pub enum Action {
         result: Result<RevealResponse, ApiError>,
     },
     Stream(StreamEvent),
+    /// The journal for this server and reviewer was opened: its live
+    /// entries (pending and refused), oldest first; or why it could not be.
+    OutboxLoaded(Result<Vec<Tracked>, String>),
+    /// Writing the journal failed: decisions are in memory only.
+    JournalFailed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +95,8 @@ pub enum Effect {
     Release {
         id: i64,
     },
+    /// Write to the outbox journal (fsync) before anything is sent.
+    Journal(JournalOp),
     Send(Box<Op>),
     Reveal {
         id: i64,
@@ -98,4 +106,31 @@ pub enum Effect {
     StartEvents,
     Logout,
     Quit,
+}
+
+/// What to write to the outbox journal. Run in order with the other
+/// effects, so a `Put` is on disk before the `Send` that follows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalOp {
+    /// Open (or switch to) the journal of this server and reviewer.
+    Open {
+        server: String,
+        reviewer: String,
+    },
+    Put(Box<OutboxEntry>),
+    Rebase {
+        key: String,
+        expected_version: i64,
+    },
+    Confirm {
+        key: String,
+    },
+    Refuse {
+        key: String,
+        refusal: Refusal,
+    },
+    /// A refused entry dismissed, or a pending one taken back unsent.
+    Remove {
+        key: String,
+    },
 }

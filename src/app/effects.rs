@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 use crate::api::client::Client;
 use crate::api::dto::{DecisionRequest, FeedbackRequest, UnlockRequest};
 
-use super::action::{Action, Effect, OpOk};
+use super::action::{Action, Effect, JournalOp, OpOk};
 use super::state::{Op, OpKind};
+use crate::outbox::Journal;
 
 /// The token file: reused until it expires, for this server only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,22 +57,53 @@ pub fn save_token(data_dir: &std::path::Path, t: &StoredToken) -> std::io::Resul
     std::fs::rename(&tmp, token_path(data_dir))
 }
 
+/// The outbox journal of `reviewer` at `server`: one file each, so two
+/// accounts (or two servers) never mix their decisions.
+pub fn journal_path(data_dir: &std::path::Path, server: &str, reviewer: &str) -> PathBuf {
+    fn slug(s: &str) -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+    data_dir
+        .join("outbox")
+        .join(slug(server.trim_end_matches('/')))
+        .join(format!("{}.jsonl", slug(reviewer)))
+}
+
 pub struct Effects {
     client: Client,
     tx: UnboundedSender<Action>,
     /// None: do not store tokens (demo, SHENHE_TOKEN).
     data_dir: Option<PathBuf>,
+    /// Where outbox journals live; None: decisions are kept in memory only
+    /// (the throwaway demo).
+    journal_dir: Option<PathBuf>,
+    journal: Option<Journal>,
     events: Option<JoinHandle<()>>,
     /// Releases still running, awaited (briefly) before exit.
     releases: Vec<JoinHandle<()>>,
 }
 
 impl Effects {
-    pub fn new(client: Client, tx: UnboundedSender<Action>, data_dir: Option<PathBuf>) -> Effects {
+    pub fn new(
+        client: Client,
+        tx: UnboundedSender<Action>,
+        data_dir: Option<PathBuf>,
+        journal_dir: Option<PathBuf>,
+    ) -> Effects {
         Effects {
             client,
             tx,
             data_dir,
+            journal_dir,
+            journal: None,
             events: None,
             releases: Vec::new(),
         }
@@ -163,6 +195,7 @@ impl Effects {
                     result: c.reveal(id, &idem).await,
                 })
             }),
+            Effect::Journal(j) => self.journal(j),
             Effect::Send(op) => self.spawn(async move {
                 let id = op.id;
                 Some(Action::OpDone {
@@ -191,6 +224,87 @@ impl Effects {
             }
         }
         true
+    }
+
+    /// Journal writes run here, synchronously and in effect order: the
+    /// `Put` of a decision is on disk (fsynced) before its `Send` spawns.
+    fn journal(&mut self, op: JournalOp) {
+        let result = match op {
+            JournalOp::Open { server, reviewer } => {
+                self.open_journal(&server, &reviewer);
+                return;
+            }
+            _ if self.journal.is_none() => return,
+            JournalOp::Put(entry) => self.with_journal(|j| j.push(*entry)),
+            JournalOp::Rebase {
+                key,
+                expected_version,
+            } => self.with_journal(|j| j.rebase(&key, expected_version)),
+            JournalOp::Confirm { key } => self.with_journal(|j| j.confirm(&key)),
+            JournalOp::Refuse { key, refusal } => self.with_journal(|j| j.refuse(&key, &refusal)),
+            JournalOp::Remove { key } => self.with_journal(|j| j.dismiss(&key)),
+        };
+        match result {
+            Ok(()) => {}
+            // An entry the journal never had (written while it was failing):
+            // nothing to record.
+            Err(crate::outbox::OutboxError::UnknownKey(k)) => {
+                tracing::debug!("outbox: {k} not in the journal");
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                let _ = self.tx.send(Action::JournalFailed(e.to_string()));
+            }
+        }
+    }
+
+    fn with_journal(
+        &mut self,
+        f: impl FnOnce(&mut Journal) -> Result<(), crate::outbox::OutboxError>,
+    ) -> Result<(), crate::outbox::OutboxError> {
+        match self.journal.as_mut() {
+            Some(j) => f(j),
+            None => Ok(()),
+        }
+    }
+
+    fn open_journal(&mut self, server: &str, reviewer: &str) {
+        let Some(dir) = &self.journal_dir else { return };
+        let path = journal_path(dir, server, reviewer);
+        if self.journal.as_ref().is_none_or(|j| j.path() != path) {
+            self.journal = None;
+            match Journal::open(&path) {
+                Ok(j) => {
+                    if j.skipped_lines > 0 {
+                        tracing::warn!(
+                            "outbox {}: {} torn line(s) skipped",
+                            path.display(),
+                            j.skipped_lines
+                        );
+                    }
+                    self.journal = Some(j);
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    let _ = self.tx.send(Action::OutboxLoaded(Err(e.to_string())));
+                    return;
+                }
+            }
+        }
+        let live = self
+            .journal
+            .as_ref()
+            .map(|j| {
+                j.entries()
+                    .iter()
+                    // Never replayed against another server or as another
+                    // reviewer, whatever the file's name says.
+                    .filter(|t| t.entry.server == server && t.entry.reviewer == reviewer)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = self.tx.send(Action::OutboxLoaded(Ok(live)));
     }
 
     /// Before exit: let claim releases finish, briefly (a claim would
@@ -268,6 +382,15 @@ async fn send(c: &Client, op: Op) -> Result<OpOk, crate::api::error::ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journals_are_per_server_and_reviewer() {
+        let d = std::path::Path::new("/d");
+        let a = journal_path(d, "http://127.0.0.1:8080/", "nanjing");
+        assert_eq!(a, d.join("outbox/http___127.0.0.1_8080/nanjing.jsonl"));
+        assert_ne!(a, journal_path(d, "http://127.0.0.1:8080", "suzhou"));
+        assert_ne!(a, journal_path(d, "https://127.0.0.1:8080", "nanjing"));
+    }
 
     #[test]
     fn token_file_is_private_and_scoped() {

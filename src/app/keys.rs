@@ -195,6 +195,7 @@ commands! {
     History = "history",
     Refresh = "refresh",
     Logout = "logout",
+    Refused = "refused",
 }
 
 /// Where the keyboard is. Derived from State (see `State::mode`).
@@ -212,6 +213,8 @@ pub enum Mode {
     Help,
     /// A one-line text field (search, palette, feedback).
     Input,
+    /// The list of refused decisions.
+    Refused,
 }
 
 impl Command {
@@ -240,6 +243,7 @@ impl Command {
                     | Help
                     | Refresh
                     | Logout
+                    | Refused
             ),
             Mode::Candidate => !matches!(
                 self,
@@ -346,6 +350,9 @@ pub enum KeyAction {
     ConfirmNo,
     /// Help: scroll.
     Scroll(i32),
+    /// The refused list: let the selected one go / all of them.
+    Dismiss,
+    DismissAll,
 }
 
 /// Preset labels in the picker: 1–9, 0, then letters (12 image presets).
@@ -391,6 +398,15 @@ pub fn resolve(key: Key, mode: Mode, keymap: &Keymap) -> Option<KeyAction> {
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                 Some(A::ConfirmNo)
             }
+            _ => None,
+        },
+        Mode::Refused => match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(A::Move(-1)),
+            KeyCode::Down | KeyCode::Char('j') => Some(A::Move(1)),
+            KeyCode::Char('d') | KeyCode::Delete => Some(A::Dismiss),
+            KeyCode::Char('D') => Some(A::DismissAll),
+            KeyCode::Enter => Some(A::Submit),
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('!') => Some(A::Cancel),
             _ => None,
         },
         Mode::Help => match key.code {

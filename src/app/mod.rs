@@ -10,6 +10,6 @@ pub mod keys;
 pub mod state;
 pub mod update;
 
-pub use action::{Action, Effect, OpOk};
+pub use action::{Action, Effect, JournalOp, OpOk};
 pub use state::State;
 pub use update::{start, update};

@@ -15,6 +15,8 @@ use crate::domain::review::{Decision, Level, ReviewStatus};
 
 use super::keys::{Keymap, Mode};
 
+pub use crate::outbox::{ImageRef, OpKind, OutboxEntry, Refusal};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
     #[default]
@@ -296,8 +298,25 @@ pub struct Input {
 pub enum Overlay {
     Picker(Picker),
     Confirm(ConfirmReject),
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Input(Input),
+    /// Leaving (quit, or log out) with decisions not yet sent: ask first.
+    ConfirmLeave(ConfirmLeave),
+    /// The decisions the server refused.
+    Refused {
+        cursor: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmLeave {
+    pub unsent: usize,
+    /// The unsent decisions are in the journal (sent on the next start)
+    /// rather than lost.
+    pub durable: bool,
+    pub logout: bool,
 }
 
 /// A mutation waiting to be sent, or in flight. Sent one at a time, in
@@ -315,40 +334,54 @@ pub struct Op {
     pub expected_version: i64,
     pub attempts: u32,
     pub retry_at: Option<DateTime<Utc>>,
+    /// The image an image op is about (for the refused list).
+    pub image: Option<ImageRef>,
+    /// Sent at least once (or maybe, before a crash): its body is frozen,
+    /// since the server refuses a key reused with another body.
+    pub sent: bool,
+    /// Came from the journal of an earlier run.
+    pub replayed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpKind {
-    Lock {
-        image_id: i64,
-    },
-    Unlock {
-        image_id: i64,
-        reasons: Vec<String>,
-        note: Option<String>,
-    },
-    Decide {
-        level: Level,
-        decision: Decision,
-        reasons: Vec<String>,
-        note: Option<String>,
-    },
-    Feedback {
-        channel: FeedbackChannel,
-        body: String,
-    },
-    Undo {
-        audit_id: i64,
-    },
-}
-
-impl OpKind {
-    pub fn undoable(&self) -> bool {
-        matches!(
-            self,
-            OpKind::Lock { .. } | OpKind::Unlock { .. } | OpKind::Decide { .. }
-        )
+impl Op {
+    /// The journal's copy of this op.
+    pub fn to_entry(&self, reviewer: &str, server: &str, now: DateTime<Utc>) -> OutboxEntry {
+        OutboxEntry {
+            key: self.idem.clone(),
+            created_at: now,
+            reviewer: reviewer.to_string(),
+            server: server.to_string(),
+            candidate_id: self.candidate_id,
+            label: self.name.clone(),
+            image: self.image.clone(),
+            expected_version: self.expected_version,
+            op: self.kind.clone(),
+        }
     }
+
+    /// An op of an earlier run, read back from the journal.
+    pub fn from_entry(id: u64, e: &OutboxEntry) -> Op {
+        Op {
+            id,
+            candidate_id: e.candidate_id,
+            name: e.label.clone(),
+            kind: e.op.clone(),
+            idem: e.key.clone(),
+            expected_version: e.expected_version,
+            attempts: 0,
+            retry_at: None,
+            image: e.image.clone(),
+            sent: false,
+            replayed: true,
+        }
+    }
+}
+
+/// A decision the server refused: shown until the reviewer dismisses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedOp {
+    pub op: Op,
+    pub refusal: Refusal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -435,9 +468,17 @@ pub enum StatusMsg {
     NotHere(String),
     Config(String),
     Api(ApiError),
-    UnsentOnQuit {
+    /// Decisions of an earlier run, read back from the journal, are being
+    /// sent.
+    Replaying {
         n: usize,
     },
+    /// The journal could not be written: decisions are held in memory only.
+    JournalFailed(String),
+    RefusedDismissed {
+        left: usize,
+    },
+    NoRefused,
     DistrictOnly,
     StillLoading,
 }
@@ -510,14 +551,16 @@ pub struct State {
     pub cand: Option<CandidateView>,
     pub zoom: ZoomView,
     pub outbox: Outbox,
+    /// Refused decisions, oldest first, until dismissed.
+    pub refused: Vec<RefusedOp>,
+    /// The outbox journal is open: unsent decisions survive a crash.
+    pub durable: bool,
     pub undo: Vec<UndoEntry>,
     pub status: Option<Status>,
     pub stats: Stats,
     pub next_req: u64,
     /// Set by update when something visible changed; the loop clears it.
     pub dirty: bool,
-    /// q pressed with unsent ops: the next q quits anyway.
-    pub quit_armed: bool,
     pub quit: bool,
     /// Store the token after a successful login (not in demo/automation).
     pub remember_token: bool,
@@ -541,12 +584,13 @@ impl State {
             cand: None,
             zoom: ZoomView::FIT,
             outbox: Outbox::default(),
+            refused: Vec::new(),
+            durable: false,
             undo: Vec::new(),
             status: None,
             stats: Stats::default(),
             next_req: 1,
             dirty: true,
-            quit_armed: false,
             quit: false,
             remember_token: true,
         }
@@ -564,6 +608,10 @@ impl State {
 
     /// Where the keyboard is.
     pub fn mode(&self) -> Mode {
+        // The question about leaving is asked over the login form too.
+        if matches!(self.overlay, Some(Overlay::ConfirmLeave(_))) {
+            return Mode::Confirm;
+        }
         if self.relogin || self.screen == Screen::Login {
             return Mode::Login;
         }
@@ -573,6 +621,8 @@ impl State {
             Some(Overlay::Confirm(_)) => Mode::Confirm,
             Some(Overlay::Help { .. }) => Mode::Help,
             Some(Overlay::Input(_)) => Mode::Input,
+            Some(Overlay::Refused { .. }) => Mode::Refused,
+            Some(Overlay::ConfirmLeave(_)) => Mode::Confirm,
             None => self.base_mode(),
         }
     }

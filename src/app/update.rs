@@ -10,7 +10,7 @@ use crate::domain::image::{Lock, Verdict};
 use crate::domain::reason::{ReasonError, ReasonTarget, reasons_for, validate_reasons};
 use crate::domain::review::{Decision, Level, ReviewStatus, Reviews};
 
-use super::action::{Action, Effect, OpOk};
+use super::action::{Action, Effect, JournalOp, OpOk};
 use super::keys::{Command, KeyAction, Mode};
 use super::state::*;
 
@@ -110,6 +110,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             Err(e) => api_error(s, e),
         },
         Action::Stream(ev) => stream(s, ev),
+        Action::OutboxLoaded(r) => outbox_loaded(s, r),
+        Action::JournalFailed(e) => {
+            s.durable = false;
+            error(s, StatusMsg::JournalFailed(e));
+            vec![]
+        }
     };
     if !is_tick || s.status != status_before {
         s.dirty = true;
@@ -169,6 +175,11 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
 // ------------------------------------------------------------------ keys
 
 fn key(s: &mut State, k: KeyAction) -> Vec<Effect> {
+    // Asked over the login form too (quitting from a relogin).
+    if let Some(Overlay::ConfirmLeave(c)) = s.overlay {
+        s.overlay = None;
+        return leave_key(s, c, k);
+    }
     if s.relogin || s.screen == Screen::Login {
         return login_key(s, k);
     }
@@ -185,6 +196,8 @@ fn key(s: &mut State, k: KeyAction) -> Vec<Effect> {
             vec![]
         }
         Some(Overlay::Input(i)) => input_key(s, i, k),
+        Some(Overlay::Refused { cursor }) => refused_key(s, cursor, k),
+        Some(Overlay::ConfirmLeave(c)) => leave_key(s, c, k),
         None => match k {
             KeyAction::Command(c) => command(s, c),
             _ => vec![],
@@ -468,9 +481,6 @@ fn confirm_key(s: &mut State, c: ConfirmReject, k: KeyAction) -> Vec<Effect> {
 // ------------------------------------------------------------------ commands
 
 fn command(s: &mut State, c: Command) -> Vec<Effect> {
-    if c != Command::Quit && c != Command::Back {
-        s.quit_armed = false;
-    }
     let in_cand = matches!(s.screen, Screen::Candidate | Screen::Zoom);
     match c {
         Command::Up | Command::Down if in_cand => {
@@ -622,18 +632,103 @@ fn command(s: &mut State, c: Command) -> Vec<Effect> {
             fx
         }
         Command::Logout => {
-            let mut fx = release_current(s);
-            s.cand = None;
-            s.session = None;
-            s.screen = Screen::Login;
-            s.login = LoginForm::default();
-            s.queue = Queue::new();
-            s.undo.clear();
-            fx.push(Effect::Logout);
-            fx.push(Effect::ForgetToken);
-            fx
+            let unsent = s.unsent();
+            if unsent > 0 {
+                s.overlay = Some(Overlay::ConfirmLeave(ConfirmLeave {
+                    unsent,
+                    durable: s.durable,
+                    logout: true,
+                }));
+                return vec![];
+            }
+            logout(s)
+        }
+        Command::Refused => {
+            if s.refused.is_empty() {
+                info(s, StatusMsg::NoRefused);
+            } else {
+                s.overlay = Some(Overlay::Refused { cursor: 0 });
+            }
+            vec![]
         }
     }
+}
+
+fn logout(s: &mut State) -> Vec<Effect> {
+    let mut fx = release_current(s);
+    s.cand = None;
+    s.session = None;
+    s.screen = Screen::Login;
+    s.login = LoginForm::default();
+    s.queue = Queue::new();
+    s.undo.clear();
+    // What is unsent or refused stays in this reviewer's journal (when
+    // there is one) for their next login; never sent as someone else.
+    s.outbox = Outbox::default();
+    s.refused.clear();
+    s.durable = false;
+    fx.push(Effect::Logout);
+    fx.push(Effect::ForgetToken);
+    fx
+}
+
+/// y/n on leaving with unsent decisions.
+fn leave_key(s: &mut State, c: ConfirmLeave, k: KeyAction) -> Vec<Effect> {
+    match k {
+        KeyAction::ConfirmYes if c.logout => logout(s),
+        KeyAction::ConfirmYes => leave(s),
+        KeyAction::ConfirmNo | KeyAction::Cancel => vec![],
+        _ => {
+            s.overlay = Some(Overlay::ConfirmLeave(c));
+            vec![]
+        }
+    }
+}
+
+/// The refused list: move, dismiss one or all, Enter opens the candidate.
+fn refused_key(s: &mut State, cursor: usize, k: KeyAction) -> Vec<Effect> {
+    let n = s.refused.len();
+    let mut cursor = cursor.min(n.saturating_sub(1));
+    let mut fx = Vec::new();
+    match k {
+        KeyAction::Move(d) => {
+            let c = i64::try_from(cursor).unwrap_or(0) + i64::from(d);
+            cursor = usize::try_from(c.clamp(0, n.saturating_sub(1) as i64)).unwrap_or(0);
+        }
+        KeyAction::Dismiss if n > 0 => {
+            let r = s.refused.remove(cursor);
+            fx.push(Effect::Journal(JournalOp::Remove { key: r.op.idem }));
+            let left = s.refused.len();
+            info(s, StatusMsg::RefusedDismissed { left });
+        }
+        KeyAction::DismissAll => {
+            for r in std::mem::take(&mut s.refused) {
+                fx.push(Effect::Journal(JournalOp::Remove { key: r.op.idem }));
+            }
+            info(s, StatusMsg::RefusedDismissed { left: 0 });
+        }
+        KeyAction::Submit => {
+            // Go and look at the candidate as it is now.
+            if let Some(r) = s.refused.get(cursor) {
+                let (id, name) = (r.op.candidate_id, r.op.name.clone());
+                if s.cand.as_ref().map(|c| c.id) == Some(id) {
+                    fx.extend(load_candidate(s, id));
+                    s.screen = Screen::Candidate;
+                } else {
+                    fx.extend(reopen(s, id, &name));
+                }
+            }
+            return fx;
+        }
+        KeyAction::Cancel => return fx,
+        _ => {}
+    }
+    if !s.refused.is_empty() {
+        s.overlay = Some(Overlay::Refused {
+            cursor: cursor.min(s.refused.len() - 1),
+        });
+    }
+    fx
 }
 
 fn pan(s: &mut State, dx: i16, dy: i16) -> Vec<Effect> {
@@ -666,12 +761,19 @@ fn back(s: &mut State) -> Vec<Effect> {
 }
 
 fn quit(s: &mut State) -> Vec<Effect> {
-    let n = s.unsent();
-    if n > 0 && !s.quit_armed {
-        s.quit_armed = true;
-        warn(s, StatusMsg::UnsentOnQuit { n });
+    let unsent = s.unsent();
+    if unsent > 0 {
+        s.overlay = Some(Overlay::ConfirmLeave(ConfirmLeave {
+            unsent,
+            durable: s.durable,
+            logout: false,
+        }));
         return vec![];
     }
+    leave(s)
+}
+
+fn leave(s: &mut State) -> Vec<Effect> {
     s.quit = true;
     let mut fx = release_current(s);
     fx.push(Effect::Quit);
@@ -1203,12 +1305,24 @@ fn enqueue(
     kind: OpKind,
     version: i64,
 ) -> Vec<Effect> {
+    let mut image = None;
     if let Some(c) = s.cand.as_mut().filter(|c| c.id == candidate_id) {
+        if let OpKind::Lock { image_id } | OpKind::Unlock { image_id, .. } = &kind {
+            image = c
+                .images()
+                .iter()
+                .find(|i| i.id == *image_id)
+                .map(|i| ImageRef {
+                    category: i.category,
+                    slot: i.slot,
+                    slot_label: i.slot_label.clone(),
+                });
+        }
         apply_optimistic(c, &kind);
     }
     let id = s.outbox.next_id;
     s.outbox.next_id += 1;
-    s.outbox.items.push_back(Op {
+    let op = Op {
         id,
         candidate_id,
         name,
@@ -1217,8 +1331,20 @@ fn enqueue(
         expected_version: version,
         attempts: 0,
         retry_at: None,
-    });
-    pump(s)
+        image,
+        sent: false,
+        replayed: false,
+    };
+    // Durable first: the journal's Put runs (and fsyncs) before the Send
+    // that pump may return.
+    let mut fx = vec![Effect::Journal(JournalOp::Put(Box::new(op.to_entry(
+        s.username().unwrap_or_default(),
+        &s.server,
+        s.now,
+    ))))];
+    s.outbox.items.push_back(op);
+    fx.extend(pump(s));
+    fx
 }
 
 /// Send the head of the outbox if nothing is in flight.
@@ -1232,8 +1358,17 @@ fn pump(s: &mut State) -> Vec<Effect> {
     if op.retry_at.is_some_and(|t| t > s.now) {
         return vec![];
     }
-    s.outbox.in_flight = Some(op.id);
-    vec![Effect::Send(Box::new(op.clone()))]
+    let id = op.id;
+    if let Some(head) = s.outbox.items.front_mut() {
+        // From now on its body is frozen (see Op::sent).
+        head.sent = true;
+    }
+    s.outbox.in_flight = Some(id);
+    s.outbox
+        .items
+        .front()
+        .map(|op| vec![Effect::Send(Box::new(op.clone()))])
+        .unwrap_or_default()
 }
 
 /// Show on screen what an op will do, before the server confirms it.
@@ -1290,7 +1425,36 @@ fn op_done(s: &mut State, op: u64, result: Result<OpOk, ApiError>) -> Vec<Effect
     match result {
         Ok(res) => {
             s.outbox.items.pop_front();
-            let mut fx = apply_result(s, &head, res);
+            let before: Vec<(u64, i64)> = s
+                .outbox
+                .items
+                .iter()
+                .map(|o| (o.id, o.expected_version))
+                .collect();
+            let applied = apply_result(s, &head, res);
+            // Later ops now expect the versions this one produced: the
+            // journal learns it before any of them is sent, then forgets
+            // this one.
+            let mut fx: Vec<Effect> = s
+                .outbox
+                .items
+                .iter()
+                .filter(|o| {
+                    before
+                        .iter()
+                        .any(|(id, v)| *id == o.id && *v != o.expected_version)
+                })
+                .map(|o| {
+                    Effect::Journal(JournalOp::Rebase {
+                        key: o.idem.clone(),
+                        expected_version: o.expected_version,
+                    })
+                })
+                .collect();
+            fx.push(Effect::Journal(JournalOp::Confirm {
+                key: head.idem.clone(),
+            }));
+            fx.extend(applied);
             fx.extend(pump(s));
             fx
         }
@@ -1304,26 +1468,44 @@ fn op_done(s: &mut State, op: u64, result: Result<OpOk, ApiError>) -> Vec<Effect
             warn(s, StatusMsg::SessionExpired);
             vec![]
         }
-        Err(e) if e.is_transport() => {
-            // Same Idempotency-Key on the retry: cannot apply twice.
+        Err(e) if e.is_retryable() => {
+            // Same Idempotency-Key and body on the retry: cannot apply twice.
             if let Some(h) = s.outbox.items.front_mut() {
                 h.attempts += 1;
-                let wait = 2i64.pow(h.attempts.min(4));
-                h.retry_at = Some(s.now + Duration::seconds(wait));
+                h.retry_at = Some(s.now + retry_delay(&h.idem, h.attempts));
             }
             let pending = s.unsent();
             warn(s, StatusMsg::Offline { pending });
             vec![]
         }
         Err(e) => {
+            // A definite no: kept, visible, until the reviewer dismisses it.
             s.outbox.items.pop_front();
-            // Later ops on this candidate assumed this one worked.
-            let before = s.outbox.items.len();
-            s.outbox
-                .items
-                .retain(|o| o.candidate_id != head.candidate_id);
-            let dropped = before - s.outbox.items.len();
-            let mut fx = api_error(s, e);
+            let at = s.now;
+            let mut fx = vec![Effect::Journal(JournalOp::Refuse {
+                key: head.idem.clone(),
+                refusal: Refusal::from_error(&e, at),
+            })];
+            s.refused.push(RefusedOp {
+                refusal: Refusal::from_error(&e, at),
+                op: head.clone(),
+            });
+            // Later ops on this candidate assumed this one worked: they are
+            // not sent, and listed with it.
+            let (dependent, rest): (Vec<Op>, Vec<Op>) = std::mem::take(&mut s.outbox.items)
+                .into_iter()
+                .partition(|o| o.candidate_id == head.candidate_id);
+            s.outbox.items = rest.into();
+            let dropped = dependent.len();
+            for op in dependent {
+                let refusal = Refusal::dependent(at);
+                fx.push(Effect::Journal(JournalOp::Refuse {
+                    key: op.idem.clone(),
+                    refusal: refusal.clone(),
+                }));
+                s.refused.push(RefusedOp { op, refusal });
+            }
+            fx.extend(api_error(s, e));
             if dropped > 0 {
                 let msg = s.status.clone();
                 warn(s, StatusMsg::Dropped { n: dropped });
@@ -1345,6 +1527,79 @@ fn op_done(s: &mut State, op: u64, result: Result<OpOk, ApiError>) -> Vec<Effect
     }
 }
 
+/// When to try an op again after its `attempts`-th failure: exponential
+/// backoff with full jitter, capped (see api::retry).
+pub fn retry_delay(key: &str, attempts: u32) -> Duration {
+    use crate::api::retry::{OUTBOX_BASE, OUTBOX_CAP, full_jitter, unit_from_key};
+    let d = full_jitter(
+        OUTBOX_BASE,
+        OUTBOX_CAP,
+        attempts,
+        unit_from_key(key, attempts),
+    );
+    Duration::from_std(d).unwrap_or_else(|_| Duration::seconds(30))
+}
+
+/// The journal of this server and reviewer was read: its pending entries
+/// go to the front of the queue (in order), its refused ones to the list.
+fn outbox_loaded(s: &mut State, r: Result<Vec<crate::outbox::Tracked>, String>) -> Vec<Effect> {
+    use crate::outbox::EntryState;
+    if s.session.is_none() {
+        return vec![];
+    }
+    let tracked = match r {
+        Ok(t) => t,
+        Err(e) => {
+            s.durable = false;
+            error(s, StatusMsg::JournalFailed(e));
+            return vec![];
+        }
+    };
+    s.durable = true;
+    let mut known: std::collections::HashSet<String> =
+        s.outbox.items.iter().map(|o| o.idem.clone()).collect();
+    known.extend(s.refused.iter().map(|r| r.op.idem.clone()));
+    let mut first_pending = true;
+    let mut replay = Vec::new();
+    for t in tracked {
+        let is_first = matches!(t.state, EntryState::Pending) && first_pending;
+        if matches!(t.state, EntryState::Pending) {
+            first_pending = false;
+        }
+        if known.contains(&t.entry.key) {
+            continue;
+        }
+        let mut op = Op::from_entry(s.outbox.next_id, &t.entry);
+        s.outbox.next_id += 1;
+        match t.state {
+            EntryState::Pending => {
+                // Ops go one at a time, so only the oldest may have reached
+                // the server before the last run ended: its body stays as is.
+                op.sent = is_first;
+                replay.push(op);
+            }
+            EntryState::Refused(refusal) => s.refused.push(RefusedOp { op, refusal }),
+        }
+    }
+    if replay.is_empty() {
+        return pump(s);
+    }
+    let n = replay.len();
+    if let Some(c) = s.cand.as_mut() {
+        let id = c.id;
+        for op in replay.iter().filter(|o| o.candidate_id == id) {
+            apply_optimistic(c, &op.kind);
+        }
+    }
+    // Before what this run queued, but never in front of one in flight.
+    let keep_head = s.outbox.in_flight.is_some();
+    let mut items = std::mem::take(&mut s.outbox.items);
+    let head = if keep_head { items.pop_front() } else { None };
+    s.outbox.items = head.into_iter().chain(replay).chain(items).collect();
+    info(s, StatusMsg::Replaying { n });
+    pump(s)
+}
+
 fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
     let mut fx = Vec::new();
     match res {
@@ -1354,7 +1609,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 .outbox
                 .items
                 .iter_mut()
-                .filter(|o| o.candidate_id == head.candidate_id)
+                .filter(|o| o.candidate_id == head.candidate_id && !o.sent)
             {
                 match &o.kind {
                     OpKind::Lock { image_id } | OpKind::Unlock { image_id, .. }
@@ -1373,10 +1628,15 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                     && matches!(&o.kind, OpKind::Lock { image_id } | OpKind::Unlock { image_id, .. } if *image_id == r.image.id)
             });
             if let Some(c) = s.cand.as_mut().filter(|c| c.id == head.candidate_id) {
+                // A replayed op's stored answer may be older than the
+                // dossier on screen: never step a version back.
                 if let Some(d) = c.detail.as_mut() {
-                    d.version = r.candidate_version;
+                    d.version = d.version.max(r.candidate_version);
                 }
-                if !later_same_image && let Some(i) = c.image_mut(r.image.id) {
+                if !later_same_image
+                    && let Some(i) = c.image_mut(r.image.id)
+                    && r.image.version >= i.version
+                {
                     *i = r.image.clone();
                 }
             }
@@ -1392,7 +1652,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 .outbox
                 .items
                 .iter_mut()
-                .filter(|o| o.candidate_id == head.candidate_id)
+                .filter(|o| o.candidate_id == head.candidate_id && !o.sent)
             {
                 if matches!(o.kind, OpKind::Decide { .. } | OpKind::Feedback { .. }) {
                     o.expected_version = r.candidate_version;
@@ -1403,12 +1663,18 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 .as_mut()
                 .filter(|c| c.id == head.candidate_id)
                 .and_then(|c| c.detail.as_mut())
+                .filter(|d| d.version <= r.candidate_version)
             {
                 d.version = r.candidate_version;
                 d.site_review = r.site_review.clone();
                 d.district_review = r.district_review.clone();
             }
-            if let Some(row) = s.queue.rows.iter_mut().find(|x| x.id == head.candidate_id) {
+            if let Some(row) = s
+                .queue
+                .rows
+                .iter_mut()
+                .find(|x| x.id == head.candidate_id && x.version <= r.candidate_version)
+            {
                 row.version = r.candidate_version;
                 row.site_review = r.site_review.state;
                 row.district_review = r.district_review.state;
@@ -1447,6 +1713,16 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
             fx.extend(reload_queue(s));
         }
     }
+    if head.replayed && !matches!(head.kind, OpKind::Undo { .. }) {
+        // From an earlier run: what is on screen was loaded without it (or
+        // with it already applied); ask rather than guess.
+        if s.cand.as_ref().map(|c| c.id) == Some(head.candidate_id) {
+            fx.extend(load_candidate(s, head.candidate_id));
+        }
+        if matches!(head.kind, OpKind::Decide { .. }) {
+            fx.extend(reload_queue(s));
+        }
+    }
     fx
 }
 
@@ -1459,7 +1735,9 @@ fn undo(s: &mut State) -> Vec<Effect> {
         let last = s.outbox.items.pop_back();
         info(s, StatusMsg::Cancelled);
         let Some(last) = last else { return vec![] };
-        let mut fx = Vec::new();
+        let mut fx = vec![Effect::Journal(JournalOp::Remove {
+            key: last.idem.clone(),
+        })];
         if matches!(last.kind, OpKind::Decide { .. }) {
             fx.extend(reopen(s, last.candidate_id, &last.name));
             fx.extend(reload_queue(s));
@@ -1558,6 +1836,12 @@ fn login_done(s: &mut State, r: Result<Who, ApiError>) -> Vec<Effect> {
                 .session
                 .as_ref()
                 .is_some_and(|x| x.reviewer.username == reviewer.username);
+            // This reviewer's journal on this server: unsent decisions of an
+            // earlier run come back with OutboxLoaded and are sent again.
+            fx.push(Effect::Journal(JournalOp::Open {
+                server: s.server.clone(),
+                reviewer: reviewer.username.clone(),
+            }));
             s.session = Some(Session {
                 reviewer,
                 window,
@@ -1586,6 +1870,8 @@ fn login_done(s: &mut State, r: Result<Who, ApiError>) -> Vec<Effect> {
             // queue, not the previous reviewer's screen or unsent ops.
             if s.relogin {
                 s.outbox = Outbox::default();
+                s.refused.clear();
+                s.durable = false;
                 s.undo.clear();
                 s.cand = None;
             }
@@ -1658,12 +1944,25 @@ fn stream(s: &mut State, ev: StreamEvent) -> Vec<Effect> {
     match ev {
         StreamEvent::Connected => {
             let was = std::mem::replace(&mut s.conn, Conn::Connected);
-            if was == Conn::Reconnecting {
-                info(s, StatusMsg::Reconnected);
-                // Events were missed while away: counts may be off.
-                s.queue.counts_stale_since = Some(s.now - Duration::seconds(10));
+            if was != Conn::Reconnecting || s.session.is_none() {
+                return vec![];
             }
-            vec![]
+            info(s, StatusMsg::Reconnected);
+            // Events were missed while away: the queue (rows and counts)
+            // and the open dossier again.
+            let mut fx = reload_queue(s);
+            if let Some(id) = s.cand.as_ref().map(|c| c.id) {
+                fx.extend(load_candidate(s, id));
+            }
+            // The link is back: what waits goes now, not at its backoff.
+            let in_flight = s.outbox.in_flight;
+            if let Some(h) = s.outbox.items.front_mut()
+                && in_flight != Some(h.id)
+            {
+                h.retry_at = None;
+            }
+            fx.extend(pump(s));
+            fx
         }
         StreamEvent::Resync => {
             // Missed events: counts now, the dossier on screen too.

@@ -36,6 +36,8 @@ pub struct RunOptions {
     /// Store tokens in `data_dir` after a login (not for SHENHE_TOKEN/demo).
     pub remember_token: bool,
     pub data_dir: Option<PathBuf>,
+    /// Where the outbox journal lives (None: decisions in memory only).
+    pub journal_dir: Option<PathBuf>,
     /// --low-bandwidth (or the config's low_bandwidth).
     pub low_bandwidth: bool,
 }
@@ -79,6 +81,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
         client,
         tx.clone(),
         opts.remember_token.then(|| opts.data_dir.clone()).flatten(),
+        opts.journal_dir.clone(),
     );
     let mut state = State::new(
         opts.config.lang,

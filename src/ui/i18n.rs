@@ -48,6 +48,16 @@ labels! {
     Empty => ("（没有考生）", "(no candidates)"),
     More => ("继续加载…", "loading more…"),
     Unsent => ("待发送", "unsent"),
+    RefusedCount => ("被拒", "refused"),
+    RefusedTitle => ("被拒绝的操作", "Refused actions"),
+    RefusedIntro => ("服务器没有接受以下操作，它们未生效。看过后可移除。", "The server did not accept these; they did not take effect. Dismiss them once seen."),
+    RefusedKeys => ("j/k 选择 · d 移除 · D 全部移除 · Enter 打开考生 · Esc 关闭", "j/k select · d dismiss · D dismiss all · Enter open candidate · Esc close"),
+    LeaveQuit => ("退出审核台？", "Quit the review desk?"),
+    LeaveLogout => ("注销登录？", "Log out?"),
+    LeaveKept => ("它们已保存在本机，下次登录时自动发送。", "They are saved on this computer and sent at your next login."),
+    LeaveLost => ("退出后这些操作将丢失。", "They are lost if you leave now."),
+    LeaveKeysQuit => ("y 退出 · n 继续审核", "y quit · n keep working"),
+    LeaveKeysLogout => ("y 注销 · n 继续审核", "y log out · n keep working"),
     SiteReview => ("考点", "site"),
     DistrictReview => ("考区", "district"),
     RegNo => ("报名号", "reg."),
@@ -230,6 +240,12 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         ),
         Refresh => ("刷新", "刷新", "refresh", "Refresh"),
         Logout => ("注销", "注销登录", "log out", "Log out"),
+        Refused => (
+            "被拒",
+            "被服务器拒绝的操作（查看、移除）",
+            "refused",
+            "Actions the server refused (review, dismiss)",
+        ),
     };
     match lang {
         Lang::Zh => (zs, zl),
@@ -459,8 +475,8 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
         ),
         StatusMsg::Reconnected => pick("已重新连接".into(), "Reconnected".into()),
         StatusMsg::Dropped { n } => pick(
-            format!("{n} 项后续操作未发送"),
-            format!("{n} later action(s) were not sent"),
+            format!("{n} 项后续操作未发送，已列入被拒列表"),
+            format!("{n} later action(s) were not sent; see the refused list"),
         ),
         StatusMsg::QueueEnd => pick("已到队列末尾".into(), "End of the queue".into()),
         StatusMsg::QueueStart => pick("已到队列开头".into(), "Start of the queue".into()),
@@ -487,10 +503,23 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
             format!("Config error, using defaults: {}", clean(e)),
         ),
         StatusMsg::Api(e) => api_error(lang, e),
-        StatusMsg::UnsentOnQuit { n } => pick(
-            format!("还有 {n} 项操作未发送，再按一次退出（将丢失）"),
-            format!("{n} action(s) not sent yet; press again to quit anyway (they are lost)"),
+        StatusMsg::Replaying { n } => pick(
+            format!("正在发送上次未发送的 {n} 项操作"),
+            format!("Sending {n} action(s) left unsent last time"),
         ),
+        StatusMsg::JournalFailed(e) => pick(
+            format!("无法写入本机待发送记录，操作仅保存在内存中：{}", clean(e)),
+            format!(
+                "Cannot write the outbox journal; actions are kept in memory only: {}",
+                clean(e)
+            ),
+        ),
+        StatusMsg::RefusedDismissed { left: 0 } => pick("已移除".into(), "Dismissed".into()),
+        StatusMsg::RefusedDismissed { left } => pick(
+            format!("已移除 · 还有 {left} 项被拒"),
+            format!("Dismissed · {left} refused left"),
+        ),
+        StatusMsg::NoRefused => pick("没有被拒绝的操作".into(), "No refused actions".into()),
         StatusMsg::StillLoading => pick(
             "考生资料加载中，请稍候".into(),
             "The dossier is still loading".into(),
@@ -550,5 +579,107 @@ pub fn api_error(lang: Lang, e: &crate::api::error::ApiError) -> String {
                 format!("{title}: {detail}")
             }
         }
+    }
+}
+
+/// What a queued action does, in words: "锁定 身份证明 · 正面".
+pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
+    use crate::app::state::OpKind;
+    let zh = lang == Lang::Zh;
+    let image = op
+        .image
+        .as_ref()
+        .map(|i| {
+            let cat = if zh {
+                i.category.name_zh()
+            } else {
+                i.category.name_en()
+            };
+            // 正面 / front for fixed slots (as on the candidate screen).
+            let slot = match i.category.slot_labels().get(usize::from(i.slot)) {
+                Some((zh_label, en_label)) => (if zh { *zh_label } else { *en_label }).to_string(),
+                None => (u32::from(i.slot) + 1).to_string(),
+            };
+            format!(" {cat} · {slot}")
+        })
+        .unwrap_or_default();
+    match &op.kind {
+        OpKind::Lock { image_id } if image.is_empty() => {
+            format!("{} #{image_id}", if zh { "锁定图片" } else { "lock image" })
+        }
+        OpKind::Unlock { image_id, .. } if image.is_empty() => {
+            format!(
+                "{} #{image_id}",
+                if zh { "解锁图片" } else { "unlock image" }
+            )
+        }
+        OpKind::Lock { .. } => format!("{}{image}", if zh { "锁定" } else { "lock" }),
+        OpKind::Unlock { reasons, .. } => {
+            let r: Vec<String> = reasons.iter().map(|r| reason_short(lang, r)).collect();
+            format!(
+                "{}{image}（{}）",
+                if zh { "解锁" } else { "unlock" },
+                r.join(if zh { "、" } else { ", " })
+            )
+        }
+        OpKind::Decide { decision, .. } => decision_word(lang, *decision).to_string(),
+        OpKind::Feedback { channel: c, .. } => format!(
+            "{} ({})",
+            if zh { "记录反馈" } else { "feedback" },
+            channel(lang, *c)
+        ),
+        OpKind::Undo { .. } => (if zh { "撤销" } else { "undo" }).to_string(),
+    }
+}
+
+/// Why the server refused an action, in words. Server text is sanitised.
+pub fn refusal(lang: Lang, r: &crate::outbox::Refusal, now: DateTime<Utc>) -> String {
+    let zh = lang == Lang::Zh;
+    let pick = |a: String, b: String| if zh { a } else { b };
+    let detail = r.detail.as_deref().map(clean).unwrap_or_default();
+    if r.code.as_deref() == Some(crate::outbox::Refusal::DEPENDENT) {
+        return pick(
+            "未发送：同一考生的前一项操作被拒".into(),
+            "Not sent: an earlier action on this candidate was refused".into(),
+        );
+    }
+    match r.status {
+        Some(409) if r.code.as_deref() == Some("claimed") => pick(
+            format!("他人正在审核此考生：{detail}"),
+            format!("Someone else holds this candidate: {detail}"),
+        ),
+        Some(409) => {
+            let who = r
+                .changed_by
+                .as_deref()
+                .map(clean)
+                .unwrap_or_else(|| pick("他人".into(), "someone".into()));
+            match r.changed_at {
+                Some(at) => pick(
+                    format!("{who} 已于 {} 先行修改", time(at, now)),
+                    format!("{who} changed it first at {}", time(at, now)),
+                ),
+                None => pick(
+                    format!("与当前状态冲突：{detail}"),
+                    format!("Conflicts with the current state: {detail}"),
+                ),
+            }
+        }
+        Some(403 | 404) => pick(
+            "不存在或不在您的范围内".into(),
+            "Not found, or not in your scope".into(),
+        ),
+        Some(400 | 422) => pick(
+            format!("请求无效：{detail}"),
+            format!("Not valid: {detail}"),
+        ),
+        Some(status) => pick(
+            format!("服务器拒绝（HTTP {status}）：{detail}"),
+            format!("Refused by the server (HTTP {status}): {detail}"),
+        ),
+        None => pick(
+            format!("未被接受：{detail}"),
+            format!("Not accepted: {detail}"),
+        ),
     }
 }

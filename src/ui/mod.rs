@@ -163,10 +163,15 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
             InputKind::Palette => popups::palette(f, s, i, theme, area, status),
             InputKind::Feedback => popups::feedback(f, s, i, theme, area),
         },
-        None => {}
+        Some(Overlay::Refused { cursor }) => popups::refused(f, s, *cursor, theme, area),
+        Some(Overlay::ConfirmLeave(_)) | None => {}
     }
     if s.relogin {
         popups::login(f, s, theme, area, true);
+    }
+    // Over the login form too: quitting from a relogin asks as well.
+    if let Some(Overlay::ConfirmLeave(c)) = &s.overlay {
+        popups::confirm_leave(f, s, c, theme, area);
     }
 }
 
@@ -266,10 +271,20 @@ fn draw_tabs(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
 
 fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let unsent = s.unsent();
-    let right = Line::from(Span::styled(
+    let mut right = Vec::new();
+    if !s.refused.is_empty() {
+        // Stays until the reviewer has seen and dismissed them.
+        right.push(Span::styled(
+            format!("✗ {} {}", s.refused.len(), tr(s.lang, T::RefusedCount)),
+            t.err,
+        ));
+        right.push(Span::styled(" · ", t.dim));
+    }
+    right.push(Span::styled(
         format!("⟳ {unsent} {} ", tr(s.lang, T::Unsent)),
         if unsent > 0 { t.warn } else { t.dim },
     ));
+    let right = Line::from(right);
     let left = match &s.status {
         Some(st) => {
             let style = match st.kind {

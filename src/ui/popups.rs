@@ -8,7 +8,9 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::app::keys::{Command, Mode, PICKER_KEYS};
-use crate::app::state::{ConfirmReject, Input, Lang, LoginField, Picker, PickerPurpose, State};
+use crate::app::state::{
+    ConfirmLeave, ConfirmReject, Input, Lang, LoginField, Picker, PickerPurpose, State,
+};
 use crate::app::update::palette_matches;
 use crate::domain::audit::FeedbackChannel;
 use crate::domain::text::clean;
@@ -114,6 +116,97 @@ pub fn confirm(f: &mut Frame, s: &State, c: &ConfirmReject, t: &Theme, screen: R
     lines.push(Line::from(Span::styled(tr(lang, T::ConfirmFinal), t.warn)));
     lines.push(Line::from(Span::styled(tr(lang, T::ConfirmKeys), t.key)));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Leaving with decisions not yet sent: say where they are, ask y/n.
+pub fn confirm_leave(f: &mut Frame, s: &State, c: &ConfirmLeave, t: &Theme, screen: Rect) {
+    let lang = s.lang;
+    let area = centered(screen, 60, 8);
+    let title = tr(
+        lang,
+        if c.logout {
+            T::LeaveLogout
+        } else {
+            T::LeaveQuit
+        },
+    );
+    let inner = frame_popup(f, t, area, title.to_string());
+    let n = c.unsent;
+    let count = match lang {
+        Lang::Zh => format!("还有 {n} 项操作尚未发送。"),
+        Lang::En => format!("{n} action(s) not sent yet."),
+    };
+    let (fate, style) = if c.durable {
+        (tr(lang, T::LeaveKept), t.base)
+    } else {
+        (tr(lang, T::LeaveLost), t.warn)
+    };
+    let keys = if c.logout {
+        T::LeaveKeysLogout
+    } else {
+        T::LeaveKeysQuit
+    };
+    let lines = vec![
+        Line::from(Span::styled(count, t.title)),
+        Line::from(Span::styled(fate, style)),
+        Line::default(),
+        Line::from(Span::styled(tr(lang, keys), t.key)),
+    ];
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// The refused decisions: what, on whom, and the server's reason.
+pub fn refused(f: &mut Frame, s: &State, cursor: usize, t: &Theme, screen: Rect) {
+    let lang = s.lang;
+    let n = s.refused.len();
+    // Two lines an entry, plus the intro, a gap and the keys.
+    let want = u16::try_from(n * 2 + 5).unwrap_or(u16::MAX);
+    let area = centered(
+        screen,
+        screen.width.saturating_sub(4).min(96),
+        want.min(screen.height.saturating_sub(2)),
+    );
+    let title = format!("{} ({n})", tr(lang, T::RefusedTitle));
+    let inner = frame_popup(f, t, area, title);
+    let w = usize::from(inner.width);
+    let rows = usize::from(inner.height.saturating_sub(3)) / 2;
+    // Keep the cursor in view.
+    let first = cursor.saturating_sub(rows.saturating_sub(1));
+    let mut lines = vec![Line::from(Span::styled(
+        fit(tr(lang, T::RefusedIntro), w),
+        t.dim,
+    ))];
+    for (i, r) in s.refused.iter().enumerate().skip(first).take(rows) {
+        let at = i18n::time(r.refusal.at, s.now);
+        let what = format!(
+            "{} {} · {}",
+            if i == cursor { "▶" } else { " " },
+            clean(&r.op.name),
+            i18n::op_words(lang, &r.op)
+        );
+        let room = w.saturating_sub(at.width() + 1);
+        let head = super::pad(&what, room);
+        lines.push(Line::from(vec![
+            Span::styled(head, if i == cursor { t.selected } else { t.base }),
+            Span::styled(format!(" {at}"), t.dim),
+        ]));
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!("    {}", i18n::refusal(lang, &r.refusal, s.now)),
+                w,
+            ),
+            t.err,
+        )));
+    }
+    let used = u16::try_from(lines.len()).unwrap_or(0);
+    f.render_widget(Paragraph::new(lines), inner);
+    if inner.height > used {
+        let keys = Rect::new(inner.x, inner.bottom() - 1, inner.width, 1);
+        f.render_widget(
+            Paragraph::new(Span::styled(fit(tr(lang, T::RefusedKeys), w), t.dim)),
+            keys,
+        );
+    }
 }
 
 pub fn help(f: &mut Frame, s: &State, scroll: u16, t: &Theme, screen: Rect) {
