@@ -481,3 +481,13 @@ fn image_seeds_render() {
         assert!(r.is_ok(), "{name}: {r:?}");
     }
 }
+
+/// A float beyond f32 decodes to infinity, which JSON writes as `null`:
+/// the one round-trip failure `checks::dto` tolerates (and must).
+#[test]
+fn f32_overflow_is_tolerated_with_nulls_elsewhere() {
+    let doc = serde_json::to_string(&fx::detail()).expect("json");
+    let doc = doc.replacen("\"blur_score\":0.1", "\"blur_score\":1e39", 1);
+    assert!(doc.contains("1e39") && doc.contains("null"));
+    checks::dto(&with_prefix(&[1], doc.as_bytes()));
+}
