@@ -213,9 +213,15 @@ fn map_err(e: image::ImageError, limits: DecodeLimits) -> DecodeError {
             },
             _ => DecodeError::MemoryLimit,
         },
-        image::ImageError::Unsupported(u) => DecodeError::Corrupt(u.to_string()),
-        other => DecodeError::Corrupt(other.to_string()),
+        image::ImageError::Unsupported(u) => DecodeError::Corrupt(one_line(&u.to_string())),
+        other => DecodeError::Corrupt(one_line(&other.to_string())),
     }
+}
+
+/// Decoder messages end up in the console's caption and the server's
+/// problem details; they end in newlines and may quote bytes of the file.
+fn one_line(msg: &str) -> String {
+    super::text::clean(msg.trim())
 }
 
 /// Read format, dimensions and orientation from the header only.
@@ -392,5 +398,16 @@ mod tests {
             decode_limited(&truncated, DecodeLimits::DEFAULT),
             Err(DecodeError::Corrupt(_))
         ));
+    }
+
+    /// Found by the upload fuzz property: the JPEG decoder's message ended
+    /// in a raw newline, which the console drew into the preview caption.
+    #[test]
+    fn decode_errors_are_one_clean_line() {
+        for bytes in [&[0xFF, 0xD8, 0xFF][..], b"\xff\xd8\xff\x1b]52;c;eA==\x07"] {
+            let err = decode_limited(bytes, DecodeLimits::DEFAULT).expect_err("not an image");
+            let msg = err.to_string();
+            assert!(!msg.chars().any(char::is_control), "{msg:?}");
+        }
     }
 }

@@ -16,6 +16,8 @@ fn is_dangerous(c: char) -> bool {
         || (0x7f..=0x9f).contains(&u)
         // Bidi embeddings/overrides and isolates: they reorder what follows.
         || (0x202a..=0x202e).contains(&u)
+        // The Arabic letter mark, the one Bidi_Control outside U+200x/U+206x.
+        || u == 0x061c
         || (0x2066..=0x2069).contains(&u)
         // Zero-width and directional marks: invisible, used to spoof names.
         || (0x200b..=0x200f).contains(&u)
@@ -86,6 +88,8 @@ mod tests {
         assert_eq!(sanitize("\u{feff}"), "\\u{feff}");
         assert_eq!(sanitize("a\nb"), "a␊b");
         assert_eq!(sanitize("\x7f"), "␡");
+        // Found by the sanitize fuzz property: every Bidi_Control is escaped.
+        assert_eq!(sanitize("x\u{61c}y"), "x\\u{61c}y");
     }
 
     #[test]

@@ -194,6 +194,9 @@ impl LivePainter {
         if area.height == 0 {
             return;
         }
+        // Error captions quote decoders and servers: never trust them raw.
+        let text = crate::domain::text::sanitize(text);
+        let text = text.as_ref();
         let w = u16::try_from(unicode_width::UnicodeWidthStr::width(text))
             .unwrap_or(area.width)
             .min(area.width);
