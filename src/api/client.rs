@@ -170,7 +170,16 @@ impl Client {
     async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
         let resp = self.authed(rb).send().await.map_err(map_err)?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(map_err)?;
+        // A body cut short is a dropped connection (reqwest calls it a
+        // decode error): the request may have been applied, so it must be
+        // retried with its key, not shown as the server's refusal.
+        let body = resp.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                ApiError::Timeout
+            } else {
+                ApiError::Connect(with_causes(&e))
+            }
+        })?;
         if status.is_success() {
             Ok(body)
         } else {
