@@ -157,6 +157,7 @@ async fn client_with_the_ca_file_talks_https_and_without_it_refuses() {
     let stranger = Client::new(&server.base_url, None, Timeouts::default()).expect("client");
     let err = stranger.health().await.expect_err("untrusted certificate");
     assert!(err.is_transport(), "{err:?}");
+    eprintln!("without the CA: {err}");
     let msg = err.to_string().to_lowercase();
     assert!(
         msg.contains("certificate") || msg.contains("unknownissuer"),
