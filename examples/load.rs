@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -266,6 +265,9 @@ async fn api_invariants(server: &str, touched: &HashSet<i64>) -> Result<Vec<Stri
     Ok(broken)
 }
 
+/// (candidate, site state, district state, and both per the audit log)
+type ReplayRow = (i64, String, String, Option<String>, Option<String>);
+
 /// Over the whole database (after the run): level consistency of every
 /// candidate, no passed candidate with an unlocked image, fixed counts,
 /// and the audit replay: each touched candidate's latest review event's
@@ -314,7 +316,7 @@ async fn db_invariants(path: &str, since_ms: i64) -> Result<Vec<String>, String>
     if n > 0 {
         broken.push(format!("{n} candidates with more than 2 ID_PROOF images"));
     }
-    let mismatched: Vec<(i64, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let mismatched: Vec<ReplayRow> = sqlx::query_as(
         "SELECT c.id, c.site_state, c.district_state, \
              json_extract(a.after, '$.site.state'), json_extract(a.after, '$.district.state') \
              FROM candidates c JOIN audit a ON a.id = (SELECT MAX(x.id) FROM audit x \
@@ -366,16 +368,14 @@ async fn main() -> ExitCode {
             until,
         )));
     }
-    let all = Arc::new(Mutex::new(Log::default()));
+    let mut all = Log::default();
     let mut failed = false;
     for t in tasks {
         match t.await {
             Ok(Ok(log)) => {
-                if let Ok(mut a) = all.lock() {
-                    a.samples.extend(log.samples);
-                    a.touched.extend(log.touched);
-                    a.decisions += log.decisions;
-                }
+                all.samples.extend(log.samples);
+                all.touched.extend(log.touched);
+                all.decisions += log.decisions;
             }
             Ok(Err(e)) => {
                 eprintln!("reviewer: {e}");
@@ -388,9 +388,6 @@ async fn main() -> ExitCode {
         }
     }
     let wall = started.elapsed().as_secs_f64();
-    let Ok(all) = all.lock() else {
-        return ExitCode::FAILURE;
-    };
     let mut by_endpoint: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     let mut non2xx: BTreeMap<(&str, u16), u64> = BTreeMap::new();
     let mut fivexx = 0u64;
