@@ -18,6 +18,10 @@ pub struct Cli {
     /// Config file (default: config.toml in the user's config directory).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
+    /// Also trust the CA certificate(s) in this PEM file (an https server
+    /// with a private CA; overrides `ca_file` in the config).
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
     /// Cap preview resolution and prefer half-blocks (slow links).
     #[arg(long, global = true)]
     pub low_bandwidth: bool,

@@ -96,7 +96,10 @@ fn finish(r: Result<(), tui::TuiError>) -> ExitCode {
 fn console(cli: &Cli) -> ExitCode {
     let data_dir = config::data_dir();
     init_logging(data_dir.as_deref());
-    let (cfg, cfg_err) = config::load(cli.config.as_deref());
+    let (mut cfg, cfg_err) = config::load(cli.config.as_deref());
+    if let Some(ca) = &cli.ca_file {
+        cfg.ca_file = Some(ca.clone());
+    }
     let server = cli.server.clone().unwrap_or_else(|| cfg.server.clone());
     let server = server.trim_end_matches('/').to_string();
     // SHENHE_TOKEN (automation) wins and is never written to disk.

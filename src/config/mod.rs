@@ -51,6 +51,8 @@ pub struct Config {
     pub low_bandwidth: bool,
     pub theme: ThemeName,
     pub keymap: Keymap,
+    /// Extra CA certificates (PEM) to trust for an https server.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A problem with a config file, with the line it is on.
@@ -73,6 +75,7 @@ struct RawConfig {
     theme: Option<Spanned<String>>,
     keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     zoom_keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+    ca_file: Option<Spanned<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -151,6 +154,15 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
             }
         };
     }
+    if let Some(s) = raw.ca_file {
+        let v = s.get_ref().trim();
+        // An empty string means "none" (the documented default).
+        cfg.ca_file = if v.is_empty() {
+            None
+        } else {
+            Some(expand_home(v))
+        };
+    }
     for (table, target) in [(raw.keys, false), (raw.zoom_keys, true)] {
         let Some(map) = table else { continue };
         for (k, v) in map {
@@ -185,6 +197,14 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `~/x` → the home folder's `x` (a config file cannot rely on a shell).
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(d)) => d.home_dir().join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
 /// The embedded defaults alone.
 pub fn defaults() -> Config {
     let mut cfg = Config {
@@ -194,6 +214,7 @@ pub fn defaults() -> Config {
         low_bandwidth: false,
         theme: ThemeName::Default,
         keymap: Keymap::default(),
+        ca_file: None,
     };
     // The embedded file is tested; an error here would be a build mistake.
     if let Err(e) = apply(&mut cfg, DEFAULTS, "config.example.toml") {
@@ -284,5 +305,13 @@ mod tests {
             cfg.keymap.normal.get(&Key::ch('n')),
             Some(&Command::NextCandidate)
         );
+    }
+
+    #[test]
+    fn ca_file_is_optional_and_read() {
+        assert_eq!(defaults().ca_file, None);
+        let (cfg, err) = from_str("ca_file = \"/etc/shenhe/ca.pem\"\n", "c.toml");
+        assert_eq!(err, None);
+        assert_eq!(cfg.ca_file, Some(PathBuf::from("/etc/shenhe/ca.pem")));
     }
 }

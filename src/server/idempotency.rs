@@ -5,8 +5,10 @@
 //!
 //! A per-key lock serialises concurrent retries, so the second waits for
 //! the first and then replays it instead of acting twice. The stored
-//! response is written after the action commits: a crash between the two
-//! leaves a retry to be answered by the state machine (typically 409).
+//! response is written after the action commits; for a crash between the
+//! two, lock, unlock and decision look their key up in the audit log
+//! inside their own transaction and answer the retry from it (the current
+//! state) instead of acting again or refusing with 409.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

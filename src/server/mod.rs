@@ -317,7 +317,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (tx, rx) = watch::channel(false);
     let state = AppState::new(store.clone() as Arc<dyn Store>, config.window, rx.clone())
         .map_err(|e| ServerError::Join(e.to_string()))?;
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut app = router(state);
+    if config.tls.is_some() {
+        // Only meaningful (and only honoured by browsers) over https: over
+        // plain http it would pin a loopback test server to https.
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let scheme = if config.tls.is_some() {
         "https"
     } else {

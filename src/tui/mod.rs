@@ -75,7 +75,12 @@ pub fn map_key(k: KeyEvent) -> Option<Key> {
 const FRAME: Duration = Duration::from_millis(16);
 
 pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
-    let client = Client::new(&opts.server, opts.token.clone(), Timeouts::default())?;
+    let client = Client::with_ca_file(
+        &opts.server,
+        opts.token.clone(),
+        Timeouts::default(),
+        opts.config.ca_file.as_deref(),
+    )?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let mut effects = Effects::new(
         client,

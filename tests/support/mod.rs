@@ -1,2 +1,3 @@
 //! Test support shared by integration tests.
+pub mod child_server;
 pub mod fault_proxy;

@@ -433,6 +433,27 @@ async fn insert_audit(conn: &mut SqliteConnection, a: AuditInsert<'_>) -> StoreR
     Ok(id)
 }
 
+/// The audit event an earlier attempt of this request left, if any.
+async fn applied_before(
+    conn: &mut SqliteConnection,
+    key: Option<&str>,
+    actor: &str,
+    target: &str,
+    action: AuditAction,
+) -> StoreResult<Option<i64>> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM audit WHERE idempotency_key = ? AND actor = ? AND target = ? \
+         AND action = ? ORDER BY id LIMIT 1",
+    )
+    .bind(key)
+    .bind(actor)
+    .bind(target)
+    .bind(action.as_str())
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 async fn insert_feedback(
     conn: &mut SqliteConnection,
     candidate_id: i64,
@@ -1434,6 +1455,35 @@ impl Store for SqliteStore {
             let mut tx = self.begin().await?;
             let img = load_image(&mut tx, image_id).await?;
             let c = load_cand_scoped(&mut tx, img.candidate_id, who).await?;
+            let action = match &judgement {
+                Judgement::Lock => AuditAction::ImageLock,
+                Judgement::Unlock { .. } => AuditAction::ImageUnlock,
+            };
+            // Committed before a crash lost the stored answer (see decide).
+            if let Some(audit_id) = applied_before(
+                &mut tx,
+                ctx.idempotency_key.as_deref(),
+                &who.username,
+                &format!("image:{}", img.id),
+                action,
+            )
+            .await?
+            {
+                let dups = self
+                    .resolve_dups(&mut tx, who, std::slice::from_ref(&img))
+                    .await?;
+                let dto = Self::image_dto(&img, &dups)?;
+                tx.commit().await?;
+                let change = c.change(&who.username, action.as_str(), ctx.now)?;
+                return Ok((
+                    ImageActionResponse {
+                        image: dto,
+                        candidate_version: c.version,
+                        audit_id,
+                    },
+                    change,
+                ));
+            }
             check_claim(&c, who, ctx.now)?;
             if let Some(v) = ctx.expected_version
                 && v != img.version
@@ -1546,6 +1596,32 @@ impl Store for SqliteStore {
             }
             let mut tx = self.begin().await?;
             let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
+            // The idempotency layer stores its answer after this commit; a
+            // crash in between leaves the retry to us. The audit already
+            // holds the decision under this key: answer again, do not act.
+            if let Some(audit_id) = applied_before(
+                &mut tx,
+                ctx.idempotency_key.as_deref(),
+                &who.username,
+                &format!("candidate:{}", c.id),
+                AuditAction::Decision,
+            )
+            .await?
+            {
+                let snap = c.snap()?;
+                tx.commit().await?;
+                let change = c.change(&who.username, AuditAction::Decision.as_str(), ctx.now)?;
+                return Ok((
+                    DecisionResponse {
+                        candidate_id: c.id,
+                        site_review: snap.site.dto(),
+                        district_review: snap.district.dto(),
+                        candidate_version: c.version,
+                        audit_id,
+                    },
+                    change,
+                ));
+            }
             if input.level != who.level {
                 return Err(StoreError::WrongLevel(format!(
                     "you review at the {} level, not the {} level",
