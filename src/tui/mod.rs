@@ -243,7 +243,7 @@ impl Signals {
     }
 }
 
-fn protocol_setting(p: ImageProtocol) -> crate::images::ImageProtocolSetting {
+pub fn protocol_setting(p: ImageProtocol) -> crate::images::ImageProtocolSetting {
     use crate::images::ImageProtocolSetting as S;
     match p {
         ImageProtocol::Auto => S::Auto,
