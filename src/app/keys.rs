@@ -195,6 +195,7 @@ commands! {
     History = "history",
     Refresh = "refresh",
     Logout = "logout",
+    ShowBytes = "show_bytes",
 }
 
 /// Where the keyboard is. Derived from State (see `State::mode`).
@@ -240,6 +241,7 @@ impl Command {
                     | Help
                     | Refresh
                     | Logout
+                    | ShowBytes
             ),
             Mode::Candidate => !matches!(
                 self,
@@ -276,6 +278,7 @@ impl Command {
                     | Lock
                     | Unlock
                     | Help
+                    | ShowBytes
             ),
             _ => false,
         }

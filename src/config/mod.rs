@@ -49,6 +49,8 @@ pub struct Config {
     pub lang: Lang,
     pub image_protocol: ImageProtocol,
     pub low_bandwidth: bool,
+    /// Bytes per navigation step in the status bar from the start.
+    pub show_bytes: bool,
     pub theme: ThemeName,
     pub keymap: Keymap,
 }
@@ -70,6 +72,7 @@ struct RawConfig {
     lang: Option<Spanned<String>>,
     image_protocol: Option<Spanned<String>>,
     low_bandwidth: Option<Spanned<bool>>,
+    show_bytes: Option<Spanned<bool>>,
     theme: Option<Spanned<String>>,
     keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     zoom_keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
@@ -139,6 +142,9 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     if let Some(b) = raw.low_bandwidth {
         cfg.low_bandwidth = *b.get_ref();
     }
+    if let Some(b) = raw.show_bytes {
+        cfg.show_bytes = *b.get_ref();
+    }
     if let Some(s) = raw.theme {
         cfg.theme = match s.get_ref().as_str() {
             "default" => ThemeName::Default,
@@ -192,6 +198,7 @@ pub fn defaults() -> Config {
         lang: Lang::Zh,
         image_protocol: ImageProtocol::Auto,
         low_bandwidth: false,
+        show_bytes: false,
         theme: ThemeName::Default,
         keymap: Keymap::default(),
     };

@@ -235,6 +235,12 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         ),
         Refresh => ("刷新", "刷新", "refresh", "Refresh"),
         Logout => ("注销", "注销登录", "log out", "Log out"),
+        ShowBytes => (
+            "流量",
+            "状态栏显示每一步发送到终端的字节数",
+            "bytes",
+            "Show the bytes each step sends to the terminal",
+        ),
     };
     match lang {
         Lang::Zh => (zs, zl),
