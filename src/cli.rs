@@ -80,12 +80,20 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+#[command(after_help = "Exit status: 0 shown; 1 output failed; 2 usage; \
+3 not logged in (no SHENHE_TOKEN or stored token, or it was refused); \
+4 no such candidate in your scope; 5 server unreachable or failing.")]
 pub struct ShowArgs {
-    /// Candidate id or reg_no.
+    /// Candidate reg_no (报名序列号) or id.
     pub candidate: String,
-    /// Width of the images in terminal cells.
-    #[arg(long, default_value_t = 60)]
-    pub width: u16,
+    /// The box each image fits in, in cells, WxH (default: the terminal's
+    /// width; 80x21 when not a terminal).
+    #[arg(long, value_parser = parse_wxh)]
+    pub cells: Option<(u16, u16)>,
+    /// Force a protocol (default: the config's image_protocol; half-blocks
+    /// when stdout is not a terminal).
+    #[arg(long, value_enum)]
+    pub protocol: Option<ProtocolArg>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use shenhe::api::client::{Client, Timeouts};
 use shenhe::api::dto::DecisionRequest;
 use shenhe::domain::review::{Decision, Level};
-use shenhe::outbox::{Journal, OutboxEntry, PendingOp};
+use shenhe::outbox::{Journal, OpKind, OutboxEntry, Refusal};
 use shenhe::server::store::SqliteStore;
 use support::child_server::ChildServer;
 use support::fault_proxy::FaultProxy;
@@ -147,22 +147,10 @@ async fn reviewer(
     let mut journal = Journal::open(&journal_path).expect("journal");
     let mut sent = Vec::new();
     for (i, cid) in candidates.into_iter().enumerate() {
-        let request = if i % 2 == 0 {
-            DecisionRequest {
-                level: Level::Site,
-                decision: Decision::Pending,
-                reasons: vec!["MAT_NONCOMPLIANT".into()],
-                note: None,
-                expected_version: None,
-            }
+        let (decision, reason) = if i % 2 == 0 {
+            (Decision::Pending, "MAT_NONCOMPLIANT")
         } else {
-            DecisionRequest {
-                level: Level::Site,
-                decision: Decision::Reject,
-                reasons: vec!["INELIGIBLE".into()],
-                note: None,
-                expected_version: None,
-            }
+            (Decision::Reject, "INELIGIBLE")
         };
         let key = uuid::Uuid::new_v4().to_string();
         journal
@@ -171,10 +159,17 @@ async fn reviewer(
                 created_at: chrono::Utc::now(),
                 reviewer: user.to_string(),
                 server: server.clone(),
+                candidate_id: cid,
                 label: format!("decide {cid}"),
-                op: PendingOp::Decision {
-                    candidate_id: cid,
-                    request,
+                image: None,
+                // Unused: these reviewers decide without a version check
+                // (see `drain`), so the run measures delivery, not conflicts.
+                expected_version: 0,
+                op: OpKind::Decide {
+                    level: Level::Site,
+                    decision,
+                    reasons: vec![reason.into()],
+                    note: None,
                 },
             })
             .expect("push");
@@ -191,12 +186,22 @@ async fn reviewer(
 async fn drain(client: &Client, journal: &mut Journal, user: &str, shared: &Shared) {
     let pending: Vec<OutboxEntry> = journal.pending().cloned().collect();
     for entry in pending {
-        let PendingOp::Decision {
-            candidate_id,
-            request,
+        let OpKind::Decide {
+            level,
+            decision,
+            reasons,
+            note,
         } = &entry.op
         else {
             continue;
+        };
+        let candidate_id = &entry.candidate_id;
+        let request = &DecisionRequest {
+            level: *level,
+            decision: *decision,
+            reasons: reasons.clone(),
+            note: note.clone(),
+            expected_version: None,
         };
         let mut backoff = Duration::from_millis(20);
         loop {
@@ -213,7 +218,9 @@ async fn drain(client: &Client, journal: &mut Journal, user: &str, shared: &Shar
                 }
                 Err(e) => {
                     eprintln!("{user}: decision on {candidate_id} refused: {e}");
-                    journal.refuse(&entry.key, &e.to_string()).expect("refuse");
+                    journal
+                        .refuse(&entry.key, &Refusal::from_error(&e, chrono::Utc::now()))
+                        .expect("refuse");
                     shared.refused.fetch_add(1, Ordering::Relaxed);
                     break;
                 }

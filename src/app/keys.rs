@@ -196,6 +196,7 @@ commands! {
     Refresh = "refresh",
     Logout = "logout",
     Refused = "refused",
+    ShowBytes = "show_bytes",
 }
 
 /// Where the keyboard is. Derived from State (see `State::mode`).
@@ -244,6 +245,7 @@ impl Command {
                     | Refresh
                     | Logout
                     | Refused
+                    | ShowBytes
             ),
             Mode::Candidate => !matches!(
                 self,
@@ -280,6 +282,7 @@ impl Command {
                     | Lock
                     | Unlock
                     | Help
+                    | ShowBytes
             ),
             _ => false,
         }

@@ -564,6 +564,9 @@ pub struct State {
     pub quit: bool,
     /// Store the token after a successful login (not in demo/automation).
     pub remember_token: bool,
+    /// The status bar shows the bytes each navigation step sent to the
+    /// terminal (`show_bytes` in the config, or the command of that name).
+    pub show_bytes: bool,
 }
 
 impl State {
@@ -593,6 +596,7 @@ impl State {
             dirty: true,
             quit: false,
             remember_token: true,
+            show_bytes: false,
         }
     }
 

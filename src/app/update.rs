@@ -577,6 +577,10 @@ fn command(s: &mut State, c: Command) -> Vec<Effect> {
             }));
             vec![]
         }
+        Command::ShowBytes => {
+            s.show_bytes = !s.show_bytes;
+            vec![]
+        }
         Command::Palette => {
             s.overlay = Some(Overlay::Input(Input {
                 kind: InputKind::Palette,

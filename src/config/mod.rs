@@ -49,6 +49,8 @@ pub struct Config {
     pub lang: Lang,
     pub image_protocol: ImageProtocol,
     pub low_bandwidth: bool,
+    /// Bytes per navigation step in the status bar from the start.
+    pub show_bytes: bool,
     pub theme: ThemeName,
     pub keymap: Keymap,
     /// Extra CA certificates (PEM) to trust for an https server.
@@ -72,6 +74,7 @@ struct RawConfig {
     lang: Option<Spanned<String>>,
     image_protocol: Option<Spanned<String>>,
     low_bandwidth: Option<Spanned<bool>>,
+    show_bytes: Option<Spanned<bool>>,
     theme: Option<Spanned<String>>,
     keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     zoom_keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
@@ -141,6 +144,9 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     }
     if let Some(b) = raw.low_bandwidth {
         cfg.low_bandwidth = *b.get_ref();
+    }
+    if let Some(b) = raw.show_bytes {
+        cfg.show_bytes = *b.get_ref();
     }
     if let Some(s) = raw.theme {
         cfg.theme = match s.get_ref().as_str() {
@@ -212,6 +218,7 @@ pub fn defaults() -> Config {
         lang: Lang::Zh,
         image_protocol: ImageProtocol::Auto,
         low_bandwidth: false,
+        show_bytes: false,
         theme: ThemeName::Default,
         keymap: Keymap::default(),
         ca_file: None,

@@ -35,6 +35,57 @@ impl ByteMeter {
     }
 }
 
+/// Bytes the terminal was sent per navigation step, from a [`ByteMeter`]
+/// read at the writer. A step begins when the pane shows a different image
+/// (next image, next candidate) and ends when the next one begins.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StepBytes {
+    /// What the current step shows, and the meter when it began.
+    key: Option<String>,
+    mark: u64,
+    last: Option<u64>,
+    steps: u64,
+    total: u64,
+}
+
+impl StepBytes {
+    /// The pane shows `key` with the meter at `meter_total`.
+    pub fn shows(&mut self, key: &str, meter_total: u64) {
+        if self.key.as_deref() == Some(key) {
+            return;
+        }
+        if self.key.is_some() {
+            let n = meter_total.saturating_sub(self.mark);
+            self.last = Some(n);
+            self.steps += 1;
+            self.total += n;
+        }
+        self.key = Some(key.to_string());
+        self.mark = meter_total;
+    }
+
+    /// Bytes of the last finished step.
+    pub fn last(&self) -> Option<u64> {
+        self.last
+    }
+
+    /// Mean bytes of the finished steps.
+    pub fn mean(&self) -> Option<u64> {
+        self.total.checked_div(self.steps)
+    }
+
+    /// "上一步 1.2 KB · 平均 3.4 KB/步" for the status bar.
+    pub fn describe(&self, english: bool) -> String {
+        let kb = |n: u64| format!("{:.1} KB", n as f64 / 1024.0);
+        match (english, self.last, self.mean()) {
+            (false, Some(l), Some(m)) => format!("上一步 {} · 平均 {}/步", kb(l), kb(m)),
+            (true, Some(l), Some(m)) => format!("last step {} · mean {}/step", kb(l), kb(m)),
+            (false, _, _) => "每步字节：尚无".to_string(),
+            (true, _, _) => "bytes per step: none yet".to_string(),
+        }
+    }
+}
+
 /// Wraps the terminal's writer and counts every byte that reaches it.
 #[derive(Debug)]
 pub struct CountingWriter<W> {

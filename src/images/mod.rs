@@ -19,6 +19,7 @@ pub mod kitty;
 pub mod pipeline;
 pub mod protocol;
 pub mod resize;
+pub mod show;
 pub mod view;
 pub mod worker;
 

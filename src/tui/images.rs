@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Instant;
 
 use ratatui::Frame;
 use ratatui::layout::{Rect, Size};
@@ -12,13 +13,14 @@ use ratatui::widgets::Paragraph;
 use tokio::sync::mpsc;
 
 use crate::api::client::Client;
-use crate::api::dto::ImageDto;
+use crate::api::dto::{CandidateDetail, ImageDto};
 use crate::app::state::{Lang, ZoomView};
+use crate::images::bandwidth::StepBytes;
 use crate::images::view::{Geometry, Pan, ViewState};
 use crate::images::worker::ImageEvents;
 use crate::images::{
-    Capabilities, ContentHash, ImageEvent, ImageRequest, ImageWidget, ImageWorker, Rendered,
-    RequestId, WorkerConfig,
+    ByteMeter, Capabilities, ContentHash, ImageEvent, ImageRequest, ImageWidget, ImageWorker,
+    Rendered, RequestId, WorkerConfig,
 };
 use crate::ui::{ImagePainter, Theme};
 
@@ -26,6 +28,19 @@ use crate::ui::{ImagePainter, Theme};
 const BYTES_KEPT: usize = 64;
 
 type Fetched = (String, Result<bytes::Bytes, crate::api::error::ApiError>);
+type Dossier = Result<CandidateDetail, crate::api::error::ApiError>;
+
+/// Candidates whose dossiers were prefetched (their images' bytes follow).
+const DOSSIERS_KEPT: usize = 32;
+
+/// From a next/previous-candidate key to the frame that drew its image.
+#[derive(Debug, Clone, Copy)]
+struct StepLatency {
+    key_at: Instant,
+    /// The image's bytes were in memory at the first paint after the key.
+    warm: Option<bool>,
+    drawn: bool,
+}
 
 /// What the pane asked for last: image, pane size, view.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,15 +66,27 @@ pub struct LivePainter {
     delivered: Option<(RequestId, Result<Rendered, String>)>,
     /// The pane as last painted (prefetches render for the same size).
     last_area: Rect,
+    meter: ByteMeter,
+    step: StepBytes,
+    latency: Option<StepLatency>,
+    dossier_tx: mpsc::UnboundedSender<Dossier>,
+    dossier_rx: mpsc::UnboundedReceiver<Dossier>,
+    dossiers: VecDeque<i64>,
 }
 
 impl LivePainter {
     /// None when previews are off (or the terminal can show none).
-    pub fn new(lang: Lang, caps: Capabilities, client: Client) -> Option<LivePainter> {
+    pub fn new(
+        lang: Lang,
+        caps: Capabilities,
+        client: Client,
+        meter: ByteMeter,
+    ) -> Option<LivePainter> {
         let target = caps.target()?;
         let (worker, events) =
             ImageWorker::spawn(target, caps.terminal_images(), WorkerConfig::default());
         let (fetch_tx, fetch_rx) = mpsc::unbounded_channel();
+        let (dossier_tx, dossier_rx) = mpsc::unbounded_channel();
         Some(LivePainter {
             lang,
             caps,
@@ -75,7 +102,82 @@ impl LivePainter {
             wanted: None,
             delivered: None,
             last_area: Rect::default(),
+            meter,
+            step: StepBytes::default(),
+            latency: None,
+            dossier_tx,
+            dossier_rx,
+            dossiers: VecDeque::new(),
         })
+    }
+
+    /// A next/previous-candidate key was pressed now: time it to the frame
+    /// that draws that candidate's image (a later key supersedes it).
+    pub fn step_key(&mut self) {
+        self.latency = Some(StepLatency {
+            key_at: Instant::now(),
+            warm: None,
+            drawn: false,
+        });
+    }
+
+    /// A frame was written to the terminal: if it carried the awaited image,
+    /// log the interval (the instrument behind the "one frame warm, 50 ms
+    /// cold" goals; the ignored test `step_latency` in tests/images_pty.rs
+    /// collects these lines).
+    pub fn frame_done(&mut self) {
+        if let Some(l) = self.latency
+            && l.drawn
+        {
+            self.latency = None;
+            let us = l.key_at.elapsed().as_micros();
+            tracing::info!(
+                target: "shenhe::latency",
+                "step_to_image_us={us} warm={} protocol={}",
+                l.warm.unwrap_or(false),
+                self.caps.protocol.map(|p| p.as_str()).unwrap_or("off"),
+            );
+        }
+    }
+
+    /// Fetch the dossiers of the candidates likely to be opened next, then
+    /// their images' bytes, so `n` finds them in memory.
+    pub fn prefetch_candidates(&mut self, ids: &[i64]) {
+        for &id in ids {
+            if self.dossiers.contains(&id) {
+                continue;
+            }
+            self.dossiers.push_back(id);
+            if self.dossiers.len() > DOSSIERS_KEPT {
+                self.dossiers.pop_front();
+            }
+            let c = self.client.clone();
+            let tx = self.dossier_tx.clone();
+            tokio::spawn(async move {
+                let _ = tx.send(c.candidate(id).await);
+            });
+        }
+    }
+
+    fn dossier_arrived(&mut self, d: Dossier) {
+        let Ok(d) = d else { return };
+        let imgs: Vec<&ImageDto> = d.materials.iter().flat_map(|m| m.images.iter()).collect();
+        // The console opens on the first image nobody judged yet: that one
+        // first, then the rest of the dossier.
+        let first = imgs
+            .iter()
+            .position(|i| i.verdict == crate::domain::image::Verdict::Unreviewed)
+            .unwrap_or(0);
+        let order = imgs[first..].iter().chain(imgs[..first].iter());
+        for img in order {
+            self.fetch(img);
+        }
+    }
+
+    fn drawn(&mut self) {
+        if let Some(l) = self.latency.as_mut() {
+            l.drawn = true;
+        }
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -96,6 +198,7 @@ impl LivePainter {
                 }
             }
             Some(ev) = self.events.recv() => self.delivered(ev),
+            Some(d) = self.dossier_rx.recv() => self.dossier_arrived(d),
         }
     }
 
@@ -214,14 +317,25 @@ impl ImagePainter for LivePainter {
     fn paint(
         &mut self,
         f: &mut Frame,
-        area: Rect,
+        mut area: Rect,
         image: &ImageDto,
         view: Option<ZoomView>,
         hidden: bool,
         theme: &Theme,
     ) {
+        if let Some(p) = self.caps.protocol {
+            // A sixel reaching the last row scrolls the screen in some
+            // terminals.
+            area = crate::images::sixel_safe_area(area, f.area(), p);
+        }
         if view.is_none() {
             self.last_area = area;
+            self.step.shows(&image.sha256, self.meter.total());
+        }
+        if let Some(l) = self.latency.as_mut()
+            && l.warm.is_none()
+        {
+            l.warm = Some(self.bytes.contains_key(&image.sha256));
         }
         let loading = match self.lang {
             Lang::Zh => "图像加载中…",
@@ -245,6 +359,7 @@ impl ImagePainter for LivePainter {
         let terminal = self.worker.terminal().clone();
         if let Some(r) = self.worker.cached(&req) {
             f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
+            self.drawn();
             return;
         }
         let id = match &self.wanted {
@@ -259,6 +374,7 @@ impl ImagePainter for LivePainter {
             Some((d, Ok(r))) if *d == id => {
                 let r = r.clone();
                 f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
+                self.drawn();
             }
             Some((d, Err(e))) if *d == id => {
                 let e = e.clone();
@@ -270,5 +386,18 @@ impl ImagePainter for LivePainter {
                 Self::note(f, area, loading, theme);
             }
         }
+    }
+
+    fn status_note(&self, lang: Lang, bytes: bool) -> Option<String> {
+        let reason = self.caps.reason.text(lang == Lang::En);
+        let mut s = match lang {
+            Lang::Zh => format!("图像 {reason}"),
+            Lang::En => format!("images: {reason}"),
+        };
+        if bytes {
+            // First, so a narrow bar cuts the reason rather than the figure.
+            s = format!("{} · {s}", self.step.describe(lang == Lang::En));
+        }
+        Some(s)
     }
 }

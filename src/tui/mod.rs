@@ -95,6 +95,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
         Utc::now(),
     );
     state.remember_token = opts.remember_token;
+    state.show_bytes = opts.config.show_bytes;
     if let Some(e) = &opts.config_error {
         state.status = Some(Status {
             kind: StatusKind::Error,
@@ -119,7 +120,12 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             timeout: Duration::from_millis(1000),
         });
         tracing::info!("images: {} ({:?})", caps.reason.en, caps.terminal);
-        images::LivePainter::new(opts.config.lang, caps, effects.client().clone())
+        images::LivePainter::new(
+            opts.config.lang,
+            caps,
+            effects.client().clone(),
+            terminal::meter(),
+        )
     };
     let mut placeholder = Placeholder {
         lang: opts.config.lang,
@@ -153,6 +159,16 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                 let imgs = c.images();
                 let next: Vec<_> = imgs.iter().skip(c.image + 1).take(3).copied().collect();
                 p.prefetch(&next);
+                // The next two candidates' dossiers and images, so `n`
+                // finds them in memory.
+                let rows = &state.queue.rows;
+                if let Some(i) = rows.iter().position(|r| r.id == c.id) {
+                    let ids: Vec<i64> = rows.iter().skip(i + 1).take(2).map(|r| r.id).collect();
+                    p.prefetch_candidates(&ids);
+                }
+            }
+            if let Some(p) = live.as_mut() {
+                p.frame_done();
             }
             state.dirty = false;
             last_draw = Instant::now();
@@ -172,7 +188,16 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                     }
                     let Some(key) = map_key(k) else { continue };
                     match resolve(key, state.mode(), &state.keymap) {
-                        Some(a) => Action::Key(a),
+                        Some(a) => {
+                            if let (Some(p), crate::app::keys::KeyAction::Command(
+                                crate::app::keys::Command::NextCandidate
+                                | crate::app::keys::Command::PrevCandidate,
+                            )) = (live.as_mut(), &a)
+                            {
+                                p.step_key();
+                            }
+                            Action::Key(a)
+                        }
                         None => continue,
                     }
                 }
@@ -251,7 +276,7 @@ impl Signals {
     }
 }
 
-fn protocol_setting(p: ImageProtocol) -> crate::images::ImageProtocolSetting {
+pub fn protocol_setting(p: ImageProtocol) -> crate::images::ImageProtocolSetting {
     use crate::images::ImageProtocolSetting as S;
     match p {
         ImageProtocol::Auto => S::Auto,

@@ -2,6 +2,7 @@
 //! way out: quit, error, panic, SIGTERM, SIGHUP, and around Ctrl-Z.
 
 use std::io::{self, Stdout, Write};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
@@ -12,7 +13,18 @@ use crossterm::{cursor, execute};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use crate::images::{ByteMeter, CountingWriter};
+
+/// Every frame goes through a byte counter: the status bar's bytes per
+/// step are what the terminal was really sent, not an estimate.
+pub type Term = Terminal<CrosstermBackend<CountingWriter<Stdout>>>;
+
+static METER: LazyLock<ByteMeter> = LazyLock::new(ByteMeter::new);
+
+/// The counter of bytes written through [`Term`] (all frames since start).
+pub fn meter() -> ByteMeter {
+    METER.clone()
+}
 
 /// Whether we changed the terminal (so a restore is needed).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -53,7 +65,10 @@ fn fresh() -> io::Result<Term> {
         io::stdout(),
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
     )?;
-    Terminal::new(CrosstermBackend::new(io::stdout()))
+    Terminal::new(CrosstermBackend::new(CountingWriter::new(
+        io::stdout(),
+        METER.clone(),
+    )))
 }
 
 pub fn init() -> io::Result<Term> {

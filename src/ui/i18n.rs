@@ -111,6 +111,11 @@ labels! {
     LoginKeys => ("Enter 登录 · Tab 切换 · Esc 退出", "Enter log in · Tab switch · Esc quit"),
     Zoom => ("放大查看", "Zoom"),
     ZoomKeys => ("方向键 平移 · +/- 缩放 · r 旋转 · z 返回", "arrows pan · +/- zoom · r rotate · z back"),
+    ShowNotLoggedIn => ("未登录：请先在审核台登录，或设置 SHENHE_TOKEN", "not logged in: log in with the console first, or set SHENHE_TOKEN"),
+    ShowTokenRefused => ("登录已失效：请重新在审核台登录，或更新 SHENHE_TOKEN", "the login has expired: log in with the console again, or renew SHENHE_TOKEN"),
+    ShowNotFound => ("找不到考生（或不在本考点/考区）：", "no such candidate (or not in your scope):"),
+    ShowTrial => ("试用机构", "trial institution"),
+    ShowPhone => ("电话", "phone"),
     Male => ("男", "M"),
     Searching => ("搜索", "search"),
 }
@@ -245,6 +250,12 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
             "被服务器拒绝的操作（查看、移除）",
             "refused",
             "Actions the server refused (review, dismiss)",
+        ),
+        ShowBytes => (
+            "流量",
+            "状态栏显示每一步发送到终端的字节数",
+            "bytes",
+            "Show the bytes each step sends to the terminal",
         ),
     };
     match lang {

@@ -35,6 +35,12 @@ pub trait ImagePainter {
         hidden: bool,
         theme: &Theme,
     );
+
+    /// A short note for the status bar: which protocol draws the images and
+    /// why, and with `bytes` what the last navigation step cost.
+    fn status_note(&self, _lang: Lang, _bytes: bool) -> Option<String> {
+        None
+    }
 }
 
 /// A text stand-in for the image (snapshots, terminals without graphics).
@@ -152,7 +158,8 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
         }
         Screen::Zoom => candidate::zoom(f, s, theme, body, images),
     }
-    draw_status(f, s, theme, status);
+    let note = images.status_note(s.lang, s.show_bytes);
+    draw_status(f, s, theme, status, note.as_deref());
     draw_hints(f, s, theme, hints);
     match &s.overlay {
         Some(Overlay::Picker(p)) => popups::picker(f, s, p, theme, area),
@@ -269,7 +276,7 @@ fn draw_tabs(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     two_sided(f, area, Line::from(spans), Line::from(right));
 }
 
-fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
+fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect, note: Option<&str>) {
     let unsent = s.unsent();
     let mut right = Vec::new();
     if !s.refused.is_empty() {
@@ -284,7 +291,17 @@ fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         format!("⟳ {unsent} {} ", tr(s.lang, T::Unsent)),
         if unsent > 0 { t.warn } else { t.dim },
     ));
-    let right = Line::from(right);
+    let mut right = Line::from(right);
+    if let Some(n) = note {
+        // At most two thirds of the bar: the status message on the left
+        // matters more.
+        let room = usize::from(area.width / 3 * 2).saturating_sub(right.width() + 3);
+        if room > 8 {
+            right
+                .spans
+                .insert(0, Span::styled(format!("{} · ", fit(n, room)), t.dim));
+        }
+    }
     let left = match &s.status {
         Some(st) => {
             let style = match st.kind {
