@@ -1020,6 +1020,23 @@ fn reveal_feedback_history_zoom_help() {
     assert_eq!(s.zoom.zoom, 1);
     assert_eq!(s.zoom.rotation, 1);
     assert_eq!(s.zoom.pan_x, -1);
+    // A region jump replaces the pans; 1:1 toggles, and zooming leaves it.
+    cmd(&mut s, Command::Region9);
+    assert_eq!((s.zoom.region, s.zoom.pan_x), (9, 0));
+    cmd(&mut s, Command::PanUp);
+    assert_eq!(s.zoom.pan_y, -1);
+    cmd(&mut s, Command::OneToOne);
+    assert!(s.zoom.one_to_one);
+    cmd(&mut s, Command::OneToOne);
+    assert!(!s.zoom.one_to_one);
+    cmd(&mut s, Command::OneToOne);
+    cmd(&mut s, Command::ZoomOut);
+    assert!(!s.zoom.one_to_one);
+    assert_eq!(
+        (s.zoom.zoom, s.zoom.region, s.zoom.pan_y),
+        (0, 0, 0),
+        "back at fit"
+    );
     cmd(&mut s, Command::Back);
     assert_eq!(s.screen, Screen::Candidate);
 

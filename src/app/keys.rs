@@ -187,6 +187,16 @@ commands! {
     PanRight = "pan_right",
     PanUp = "pan_up",
     PanDown = "pan_down",
+    Region1 = "region_1",
+    Region2 = "region_2",
+    Region3 = "region_3",
+    Region4 = "region_4",
+    Region5 = "region_5",
+    Region6 = "region_6",
+    Region7 = "region_7",
+    Region8 = "region_8",
+    Region9 = "region_9",
+    OneToOne = "one_to_one",
     Search = "search",
     Palette = "palette",
     Help = "help",
@@ -219,6 +229,23 @@ pub enum Mode {
 }
 
 impl Command {
+    /// The 3×3 region (1 top-left … 9 bottom-right) a region command jumps to.
+    pub fn region(self) -> Option<u8> {
+        use Command::*;
+        Some(match self {
+            Region1 => 1,
+            Region2 => 2,
+            Region3 => 3,
+            Region4 => 4,
+            Region5 => 5,
+            Region6 => 6,
+            Region7 => 7,
+            Region8 => 8,
+            Region9 => 9,
+            _ => return None,
+        })
+    }
+
     /// Whether the command does something in `mode` (help and hints list
     /// only these, so they show the live bindings).
     pub fn live_in(self, mode: Mode) -> bool {
@@ -256,6 +283,16 @@ impl Command {
                     | PanRight
                     | PanUp
                     | PanDown
+                    | Region1
+                    | Region2
+                    | Region3
+                    | Region4
+                    | Region5
+                    | Region6
+                    | Region7
+                    | Region8
+                    | Region9
+                    | OneToOne
                     | Open
                     | Top
                     | Bottom
@@ -274,6 +311,16 @@ impl Command {
                     | PanRight
                     | PanUp
                     | PanDown
+                    | Region1
+                    | Region2
+                    | Region3
+                    | Region4
+                    | Region5
+                    | Region6
+                    | Region7
+                    | Region8
+                    | Region9
+                    | OneToOne
                     | Zoom
                     | Back
                     | Quit

@@ -519,6 +519,10 @@ pub struct ZoomView {
     pub pan_y: i16,
     /// Quarter turns clockwise.
     pub rotation: u8,
+    /// The 3×3 region last jumped to (1–9), 0 for none. Pans apply after it.
+    pub region: u8,
+    /// One source pixel per output pixel (reading small print).
+    pub one_to_one: bool,
 }
 
 impl ZoomView {
@@ -527,6 +531,8 @@ impl ZoomView {
         pan_x: 0,
         pan_y: 0,
         rotation: 0,
+        region: 0,
+        one_to_one: false,
     };
     /// As many steps as the images engine has (ZOOM_STEPS).
     pub const MAX_ZOOM: u8 = 8;

@@ -549,16 +549,38 @@ fn command(s: &mut State, c: Command) -> Vec<Effect> {
             vec![]
         }
         Command::ZoomIn => {
+            s.zoom.one_to_one = false;
             s.zoom.zoom = (s.zoom.zoom + 1).min(ZoomView::MAX_ZOOM);
             vec![]
         }
         Command::ZoomOut => {
+            s.zoom.one_to_one = false;
             s.zoom.zoom = s.zoom.zoom.saturating_sub(1);
             if s.zoom.zoom == 0 {
                 // Back at "fit": the whole image, centred.
                 s.zoom.pan_x = 0;
                 s.zoom.pan_y = 0;
+                s.zoom.region = 0;
             }
+            vec![]
+        }
+        Command::Region1
+        | Command::Region2
+        | Command::Region3
+        | Command::Region4
+        | Command::Region5
+        | Command::Region6
+        | Command::Region7
+        | Command::Region8
+        | Command::Region9 => {
+            // A jump replaces the pans made before it.
+            s.zoom.region = c.region().unwrap_or(0);
+            s.zoom.pan_x = 0;
+            s.zoom.pan_y = 0;
+            vec![]
+        }
+        Command::OneToOne => {
+            s.zoom.one_to_one = !s.zoom.one_to_one;
             vec![]
         }
         Command::Rotate => {

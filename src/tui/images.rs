@@ -262,10 +262,11 @@ impl LivePainter {
 
     /// Replay the zoom keys against this image and pane.
     fn view_state(&self, img: &ImageDto, area: Rect, view: Option<ZoomView>) -> ViewState {
-        let mut v = ViewState::fit();
-        let Some(z) = view else { return v };
+        let Some(z) = view else {
+            return ViewState::fit();
+        };
         let Some(target) = self.caps.target() else {
-            return v;
+            return ViewState::fit();
         };
         let (pw, ph) = target.protocol.pixels_per_cell(target.font);
         // EXIF orientations 5–8 swap width and height.
@@ -278,19 +279,7 @@ impl LivePainter {
             image,
             area_px: (u32::from(area.width) * pw, u32::from(area.height) * ph),
         };
-        for _ in 0..z.rotation % 4 {
-            v.rotate();
-        }
-        for _ in 0..z.zoom {
-            v.zoom_in(g);
-        }
-        let steps = |n: i16, neg: Pan, pos: Pan| {
-            std::iter::repeat_n(if n < 0 { neg } else { pos }, usize::from(n.unsigned_abs()))
-        };
-        for p in steps(z.pan_x, Pan::Left, Pan::Right).chain(steps(z.pan_y, Pan::Up, Pan::Down)) {
-            v.pan(p, g);
-        }
-        v
+        replay(z, g)
     }
 
     fn note(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
@@ -399,5 +388,69 @@ impl ImagePainter for LivePainter {
             s = format!("{} · {s}", self.step.describe(lang == Lang::En));
         }
         Some(s)
+    }
+}
+
+/// The zoom keys, replayed in a fixed order against one image and pane:
+/// rotation, zoom steps, region jump, 1:1, then the pans made after it.
+fn replay(z: ZoomView, g: Geometry) -> ViewState {
+    let mut v = ViewState::fit();
+    for _ in 0..z.rotation % 4 {
+        v.rotate();
+    }
+    for _ in 0..z.zoom {
+        v.zoom_in(g);
+    }
+    if z.region != 0 {
+        v.jump(z.region, g);
+    }
+    if z.one_to_one {
+        v.toggle_one_to_one(g);
+    }
+    let steps = |n: i16, neg: Pan, pos: Pan| {
+        std::iter::repeat_n(if n < 0 { neg } else { pos }, usize::from(n.unsigned_abs()))
+    };
+    for p in steps(z.pan_x, Pan::Left, Pan::Right).chain(steps(z.pan_y, Pan::Up, Pan::Down)) {
+        v.pan(p, g);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const G: Geometry = Geometry {
+        image: (1600, 1000),
+        area_px: (800, 500),
+    };
+
+    #[test]
+    fn region_jump_looks_at_that_third_of_the_page() {
+        let z = ZoomView {
+            region: 9,
+            ..ZoomView::FIT
+        };
+        let crop = replay(z, G).compute(G).crop;
+        // Bottom-right: the window touches the right and bottom edges.
+        assert_eq!(crop.x + crop.w, 1600);
+        assert_eq!(crop.y + crop.h, 1000);
+        assert!(crop.w < 1600 / 2, "zoomed in: {crop:?}");
+        let top_left = replay(ZoomView { region: 1, ..z }, G).compute(G).crop;
+        assert_eq!((top_left.x, top_left.y), (0, 0));
+    }
+
+    #[test]
+    fn one_to_one_shows_source_pixels_unscaled() {
+        let z = ZoomView {
+            one_to_one: true,
+            ..ZoomView::FIT
+        };
+        let v = replay(z, G).compute(G);
+        assert_eq!(v.scale, 1.0);
+        assert_eq!((v.crop.w, v.crop.h), (800, 500));
+        assert_eq!(v.out, (800, 500));
+        // Fit halves this image.
+        assert_eq!(replay(ZoomView::FIT, G).compute(G).scale, 0.5);
     }
 }

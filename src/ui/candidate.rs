@@ -356,8 +356,13 @@ pub fn zoom(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn Im
         .get(usize::from(s.zoom.zoom))
         .copied()
         .unwrap_or(1.0);
+    let scale = if s.zoom.one_to_one {
+        "1:1".to_string()
+    } else {
+        format!("×{factor}")
+    };
     let cap = format!(
-        "{}{}· ×{factor} ",
+        "{}{}· {scale} ",
         caption(s.lang, img, c.image + 1, imgs.len()),
         if s.zoom.rotation > 0 {
             format!("· ↻{}° ", u16::from(s.zoom.rotation) * 90)

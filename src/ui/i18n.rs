@@ -110,7 +110,10 @@ labels! {
     Password => ("密码", "Password"),
     LoginKeys => ("Enter 登录 · Tab 切换 · Esc 退出", "Enter log in · Tab switch · Esc quit"),
     Zoom => ("放大查看", "Zoom"),
-    ZoomKeys => ("方向键 平移 · +/- 缩放 · r 旋转 · z 返回", "arrows pan · +/- zoom · r rotate · z back"),
+    ZoomKeys => (
+        "方向键 平移 · +/- 缩放 · r 旋转 · 1–9 区域 · 0 原始像素 · z 返回",
+        "arrows pan · +/- zoom · r rotate · 1–9 region · 0 1:1 · z back"
+    ),
     ShowNotLoggedIn => ("未登录：请先在审核台登录，或设置 SHENHE_TOKEN", "not logged in: log in with the console first, or set SHENHE_TOKEN"),
     ShowTokenRefused => ("登录已失效：请重新在审核台登录，或更新 SHENHE_TOKEN", "the login has expired: log in with the console again, or renew SHENHE_TOKEN"),
     ShowNotFound => ("找不到考生（或不在本考点/考区）：", "no such candidate (or not in your scope):"),
@@ -217,6 +220,41 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         PanRight => ("右移", "向右平移", "right", "Pan right"),
         PanUp => ("上移", "向上平移", "up", "Pan up"),
         PanDown => ("下移", "向下平移", "down", "Pan down"),
+        Region1 => (
+            "左上",
+            "跳到左上区域",
+            "top left",
+            "Jump to the top-left region",
+        ),
+        Region2 => ("上", "跳到上方区域", "top", "Jump to the top region"),
+        Region3 => (
+            "右上",
+            "跳到右上区域",
+            "top right",
+            "Jump to the top-right region",
+        ),
+        Region4 => ("左", "跳到左侧区域", "left", "Jump to the left region"),
+        Region5 => ("中", "跳到中央区域", "centre", "Jump to the centre region"),
+        Region6 => ("右", "跳到右侧区域", "right", "Jump to the right region"),
+        Region7 => (
+            "左下",
+            "跳到左下区域",
+            "bottom left",
+            "Jump to the bottom-left region",
+        ),
+        Region8 => ("下", "跳到下方区域", "bottom", "Jump to the bottom region"),
+        Region9 => (
+            "右下",
+            "跳到右下区域",
+            "bottom right",
+            "Jump to the bottom-right region",
+        ),
+        OneToOne => (
+            "1:1",
+            "原始像素 1:1（看清小字）",
+            "1:1",
+            "One image pixel per screen pixel (small print)",
+        ),
         Search => (
             "搜索",
             "搜索姓名、报名号、证件号后几位",
