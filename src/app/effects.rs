@@ -9,7 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::api::client::Client;
-use crate::api::dto::{DecisionRequest, FeedbackRequest, UnlockRequest};
+use crate::api::dto::{CandidateDetail, DecisionRequest, FeedbackRequest, UnlockRequest};
 
 use super::action::{Action, Effect, JournalOp, OpOk};
 use super::state::{Op, OpKind};
@@ -77,6 +77,47 @@ pub fn journal_path(data_dir: &std::path::Path, server: &str, reviewer: &str) ->
         .join(format!("{}.jsonl", slug(reviewer)))
 }
 
+/// Dossiers fetched ahead by the image painter for the next candidates, so
+/// that `n` opens one without a network round trip (and without a "loading"
+/// frame taking the next frame slot). Only a copy a few seconds old that no
+/// queue event has touched since is used, and only once.
+#[derive(Clone, Default)]
+pub struct Prefetched(
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, CandidateDetail)>>,
+    >,
+);
+
+impl Prefetched {
+    /// Older than this, the dossier is fetched again.
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+    pub fn put(&self, d: CandidateDetail) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(d.id, (std::time::Instant::now(), d));
+        }
+    }
+
+    pub fn take(&self, id: i64) -> Option<CandidateDetail> {
+        let (at, d) = self.0.lock().ok()?.remove(&id)?;
+        (at.elapsed() <= Self::FRESH).then_some(d)
+    }
+
+    /// Someone changed the candidate: the copy is stale.
+    pub fn forget(&self, id: i64) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// Events may have been missed (reconnect, resync): trust none.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.clear();
+        }
+    }
+}
+
 pub struct Effects {
     client: Client,
     tx: UnboundedSender<Action>,
@@ -86,6 +127,7 @@ pub struct Effects {
     /// (the throwaway demo).
     journal_dir: Option<PathBuf>,
     journal: Option<Journal>,
+    prefetched: Prefetched,
     events: Option<JoinHandle<()>>,
     /// Releases still running, awaited (briefly) before exit.
     releases: Vec<JoinHandle<()>>,
@@ -104,6 +146,7 @@ impl Effects {
             data_dir,
             journal_dir,
             journal: None,
+            prefetched: Prefetched::default(),
             events: None,
             releases: Vec::new(),
         }
@@ -111,6 +154,10 @@ impl Effects {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub fn prefetched(&self) -> &Prefetched {
+        &self.prefetched
     }
 
     fn spawn<F>(&self, fut: F)
@@ -162,6 +209,13 @@ impl Effects {
                     result: c.candidates(&query).await.map(Box::new),
                 })
             }),
+            Effect::LoadCandidate { req, id } if let Some(d) = self.prefetched.take(id) => {
+                let _ = self.tx.send(Action::DetailDone {
+                    req,
+                    id,
+                    result: Ok(Box::new(d)),
+                });
+            }
             Effect::LoadCandidate { req, id } => self.spawn(async move {
                 Some(Action::DetailDone {
                     req,
@@ -382,6 +436,22 @@ async fn send(c: &Client, op: Op) -> Result<OpOk, crate::api::error::ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefetched_dossier_is_used_once_and_never_after_a_change() {
+        let p = Prefetched::default();
+        let d = crate::app::fixtures::detail();
+        let id = d.id;
+        p.put(d.clone());
+        assert_eq!(p.take(id).map(|x| x.id), Some(id));
+        assert!(p.take(id).is_none(), "used once");
+        p.put(d.clone());
+        p.forget(id);
+        assert!(p.take(id).is_none(), "an event touched it");
+        p.put(d);
+        p.clear();
+        assert!(p.take(id).is_none(), "events may have been missed");
+    }
 
     #[test]
     fn journals_are_per_server_and_reviewer() {

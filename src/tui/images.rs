@@ -72,6 +72,8 @@ pub struct LivePainter {
     dossier_tx: mpsc::UnboundedSender<Dossier>,
     dossier_rx: mpsc::UnboundedReceiver<Dossier>,
     dossiers: VecDeque<i64>,
+    /// Shared with the effects, which open a fresh copy without a fetch.
+    prefetched: crate::app::effects::Prefetched,
 }
 
 impl LivePainter {
@@ -81,6 +83,7 @@ impl LivePainter {
         caps: Capabilities,
         client: Client,
         meter: ByteMeter,
+        prefetched: crate::app::effects::Prefetched,
     ) -> Option<LivePainter> {
         let target = caps.target()?;
         let (worker, events) =
@@ -108,6 +111,7 @@ impl LivePainter {
             dossier_tx,
             dossier_rx,
             dossiers: VecDeque::new(),
+            prefetched,
         })
     }
 
@@ -161,6 +165,7 @@ impl LivePainter {
 
     fn dossier_arrived(&mut self, d: Dossier) {
         let Ok(d) = d else { return };
+        self.prefetched.put(d.clone());
         let imgs: Vec<&ImageDto> = d.materials.iter().flat_map(|m| m.images.iter()).collect();
         // The console opens on the first image nobody judged yet: that one
         // first, then the rest of the dossier.

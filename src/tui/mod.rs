@@ -12,7 +12,7 @@ use crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind, KeyModifiers}
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::api::client::{Client, Timeouts};
+use crate::api::client::{Client, StreamEvent, Timeouts};
 use crate::app::effects::Effects;
 use crate::app::keys::{Key, KeyCode, resolve};
 use crate::app::state::{State, Status, StatusKind, StatusMsg};
@@ -125,6 +125,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             caps,
             effects.client().clone(),
             terminal::meter(),
+            effects.prefetched().clone(),
         )
     };
     let mut placeholder = Placeholder {
@@ -141,8 +142,12 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now() - FRAME;
+    // An image the pane is waiting for is drawn at once: the frame cap is for
+    // floods of keys and events, and the worker answers once per request.
+    let mut image_ready = false;
     let result: Result<(), TuiError> = loop {
-        if state.dirty && last_draw.elapsed() >= FRAME {
+        if state.dirty && (image_ready || last_draw.elapsed() >= FRAME) {
+            image_ready = false;
             let drawn = term.draw(|f| {
                 let painter: &mut dyn ImagePainter = match live.as_mut() {
                     Some(p) => p,
@@ -217,6 +222,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                 }
             } => {
                 state.dirty = true;
+                image_ready = true;
                 continue;
             }
             sig = signals.recv() => {
@@ -225,9 +231,26 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             }
         };
         let mut quit = false;
-        for e in update(&mut state, action) {
-            if !effects.run(e) {
-                quit = true;
+        // Apply what is already waiting before the next draw, so a dossier
+        // served from the prefetch lands in the same frame as its key.
+        let mut batch = vec![action];
+        while batch.len() < 64
+            && let Ok(a) = rx.try_recv()
+        {
+            batch.push(a);
+        }
+        for action in batch {
+            match &action {
+                Action::Stream(StreamEvent::Event(ev)) => {
+                    effects.prefetched().forget(ev.candidate_id)
+                }
+                Action::Stream(_) => effects.prefetched().clear(),
+                _ => {}
+            }
+            for e in update(&mut state, action) {
+                if !effects.run(e) {
+                    quit = true;
+                }
             }
         }
         if quit || state.quit {
