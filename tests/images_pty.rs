@@ -81,9 +81,17 @@ impl Pty {
 
 /// The console against `base`, logged in by SHENHE_TOKEN, half-blocks forced.
 fn console(home: &std::path::Path, base: &str, token: &str) -> Pty {
+    console_with(home, base, token, "")
+}
+
+fn console_with(home: &std::path::Path, base: &str, token: &str, extra: &str) -> Pty {
     let cfg = home.join("config/shenhe");
     std::fs::create_dir_all(&cfg).expect("config dir");
-    std::fs::write(cfg.join("config.toml"), "image_protocol = \"halfblocks\"\n").expect("config");
+    std::fs::write(
+        cfg.join("config.toml"),
+        format!("image_protocol = \"halfblocks\"\n{extra}"),
+    )
+    .expect("config");
     let pair = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -325,6 +333,13 @@ fn median(v: &mut [u64]) -> Option<u64> {
 #[test]
 #[ignore = "a measurement, not a check: run by hand (see the doc comment)"]
 fn step_latency() {
+    // Warm: as the console runs. Cold: prefetch off, every step fetches the
+    // dossier and the image bytes from the server first.
+    walk_and_time(true);
+    walk_and_time(false);
+}
+
+fn walk_and_time(prefetch: bool) {
     const WALK: usize = 12;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -334,7 +349,12 @@ fn step_latency() {
     let srv = rt.block_on(TestServer::start_demo(120));
     let token = rt.block_on(srv.login("nanjing"));
     let home = tempfile::tempdir().expect("home");
-    let mut pty = console(home.path(), &srv.base_url, &token);
+    let mut pty = console_with(
+        home.path(),
+        &srv.base_url,
+        &token,
+        &format!("prefetch = {prefetch}\n"),
+    );
     pty.wait_for("the queue", |s| s.contents().contains("队列 1/"));
     pty.send("\r");
     let drawn =
@@ -379,7 +399,7 @@ fn step_latency() {
         }
     }
     println!(
-        "step to first image drawn (halfblocks, {COLS}x{ROWS}): warm n={} median {:?} µs; cold n={} median {:?} µs",
+        "step to first image drawn (halfblocks, {COLS}x{ROWS}, prefetch {prefetch}): warm n={} median {:?} µs; cold n={} median {:?} µs",
         warm.len(),
         median(&mut warm),
         cold.len(),

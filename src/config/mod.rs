@@ -51,6 +51,8 @@ pub struct Config {
     pub low_bandwidth: bool,
     /// Bytes per navigation step in the status bar from the start.
     pub show_bytes: bool,
+    /// Fetch the next candidates' dossiers and images ahead of the keys.
+    pub prefetch: bool,
     pub theme: ThemeName,
     pub keymap: Keymap,
     /// Extra CA certificates (PEM) to trust for an https server.
@@ -75,6 +77,7 @@ struct RawConfig {
     image_protocol: Option<Spanned<String>>,
     low_bandwidth: Option<Spanned<bool>>,
     show_bytes: Option<Spanned<bool>>,
+    prefetch: Option<Spanned<bool>>,
     theme: Option<Spanned<String>>,
     keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     zoom_keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
@@ -148,6 +151,9 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     if let Some(b) = raw.show_bytes {
         cfg.show_bytes = *b.get_ref();
     }
+    if let Some(b) = raw.prefetch {
+        cfg.prefetch = *b.get_ref();
+    }
     if let Some(s) = raw.theme {
         cfg.theme = match s.get_ref().as_str() {
             "default" => ThemeName::Default,
@@ -219,6 +225,7 @@ pub fn defaults() -> Config {
         image_protocol: ImageProtocol::Auto,
         low_bandwidth: false,
         show_bytes: false,
+        prefetch: true,
         theme: ThemeName::Default,
         keymap: Keymap::default(),
         ca_file: None,

@@ -158,7 +158,9 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             if let Err(e) = drawn {
                 break Err(e.into());
             }
-            if let (Some(p), Some(c)) = (live.as_mut(), state.cand.as_ref()) {
+            if let (Some(p), Some(c), true) =
+                (live.as_mut(), state.cand.as_ref(), opts.config.prefetch)
+            {
                 // The next images of this candidate, so `a` shows the next
                 // one at once.
                 let imgs = c.images();
