@@ -246,6 +246,16 @@ impl Command {
         })
     }
 
+    /// The commands of the full-screen image view alone.
+    fn zoom_only(self) -> bool {
+        use Command::*;
+        self.region().is_some()
+            || matches!(
+                self,
+                ZoomIn | ZoomOut | Rotate | PanLeft | PanRight | PanUp | PanDown | OneToOne
+            )
+    }
+
     /// Whether the command does something in `mode` (help and hints list
     /// only these, so they show the live bindings).
     pub fn live_in(self, mode: Mode) -> bool {
@@ -274,63 +284,27 @@ impl Command {
                     | Refused
                     | ShowBytes
             ),
-            Mode::Candidate => !matches!(
-                self,
-                ZoomIn
-                    | ZoomOut
-                    | Rotate
-                    | PanLeft
-                    | PanRight
-                    | PanUp
-                    | PanDown
-                    | Region1
-                    | Region2
-                    | Region3
-                    | Region4
-                    | Region5
-                    | Region6
-                    | Region7
-                    | Region8
-                    | Region9
-                    | OneToOne
-                    | Open
-                    | Top
-                    | Bottom
-                    | PageUp
-                    | PageDown
-                    | Search
-                    | NextTab
-                    | PrevTab
-            ),
-            Mode::Zoom => matches!(
-                self,
-                ZoomIn
-                    | ZoomOut
-                    | Rotate
-                    | PanLeft
-                    | PanRight
-                    | PanUp
-                    | PanDown
-                    | Region1
-                    | Region2
-                    | Region3
-                    | Region4
-                    | Region5
-                    | Region6
-                    | Region7
-                    | Region8
-                    | Region9
-                    | OneToOne
-                    | Zoom
-                    | Back
-                    | Quit
-                    | NextImage
-                    | PrevImage
-                    | Lock
-                    | Unlock
-                    | Help
-                    | ShowBytes
-            ),
+            Mode::Candidate => {
+                !self.zoom_only()
+                    && !matches!(
+                        self,
+                        Open | Top | Bottom | PageUp | PageDown | Search | NextTab | PrevTab
+                    )
+            }
+            Mode::Zoom => {
+                self.zoom_only()
+                    || matches!(
+                        self,
+                        Zoom | Back
+                            | Quit
+                            | NextImage
+                            | PrevImage
+                            | Lock
+                            | Unlock
+                            | Help
+                            | ShowBytes
+                    )
+            }
             _ => false,
         }
     }
