@@ -186,11 +186,17 @@ pub enum OutboxError {
     },
     #[error("outbox entry {0} is not in the journal")]
     UnknownKey(String),
+    #[error("outbox journal {0} is in use by another shenhe of the same reviewer")]
+    Busy(PathBuf),
 }
 
 pub struct Journal {
     path: PathBuf,
     file: File,
+    /// Held while open: two consoles of one reviewer (two tmux panes) would
+    /// otherwise each compact the file and drop the other's entries. A
+    /// separate file, because compaction renames the journal itself.
+    _lock: File,
     entries: Vec<Tracked>,
     /// Lines skipped on open because they were torn or unreadable.
     pub skipped_lines: usize,
@@ -216,6 +222,19 @@ impl Journal {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).map_err(io_err)?;
         }
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("lock"))
+            .map_err(io_err)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(OutboxError::Busy(path.to_path_buf()));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io_err(e)),
+        }
         let (entries, skipped_lines) = match File::open(path) {
             Ok(f) => replay(BufReader::new(f)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => (Vec::new(), 0),
@@ -225,6 +244,7 @@ impl Journal {
         Ok(Journal {
             path: path.to_path_buf(),
             file,
+            _lock: lock,
             entries,
             skipped_lines,
         })
@@ -464,6 +484,20 @@ mod tests {
             changed_by: Some("suzhou".into()),
             changed_at: None,
         }
+    }
+
+    #[test]
+    fn a_second_console_of_the_same_reviewer_is_refused_the_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nanjing.jsonl");
+        let mut first = Journal::open(&path).expect("open");
+        first.push(entry("k1")).expect("push");
+        assert!(matches!(Journal::open(&path), Err(OutboxError::Busy(_))));
+        // The refused open touched nothing; after the first closes, the
+        // entry is there for the next console.
+        drop(first);
+        let again = Journal::open(&path).expect("reopen");
+        assert_eq!(again.pending_count(), 1);
     }
 
     #[test]

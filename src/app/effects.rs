@@ -209,20 +209,22 @@ impl Effects {
                     result: c.candidates(&query).await.map(Box::new),
                 })
             }),
-            Effect::LoadCandidate { req, id } if let Some(d) = self.prefetched.take(id) => {
-                let _ = self.tx.send(Action::DetailDone {
-                    req,
-                    id,
-                    result: Ok(Box::new(d)),
-                });
-            }
-            Effect::LoadCandidate { req, id } => self.spawn(async move {
-                Some(Action::DetailDone {
-                    req,
-                    id,
-                    result: c.candidate(id).await.map(Box::new),
-                })
-            }),
+            Effect::LoadCandidate { req, id } => match self.prefetched.take(id) {
+                Some(d) => {
+                    let _ = self.tx.send(Action::DetailDone {
+                        req,
+                        id,
+                        result: Ok(Box::new(d)),
+                    });
+                }
+                None => self.spawn(async move {
+                    Some(Action::DetailDone {
+                        req,
+                        id,
+                        result: c.candidate(id).await.map(Box::new),
+                    })
+                }),
+            },
             Effect::LoadAudit { id } => self.spawn(async move {
                 Some(Action::AuditDone {
                     id,
