@@ -7,6 +7,7 @@
 //! must be drawn as a picture.
 
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -84,26 +85,8 @@ struct Pty {
 }
 
 impl Pty {
-    fn text(&self) -> String {
-        self.screen
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let t = self.text();
-            if pred(&t) {
-                return t;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "waited for {what}; the screen shows:\n{t}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        support::screen::wait_for(&self.screen, PATIENCE, what, pred)
     }
 }
 

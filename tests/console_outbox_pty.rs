@@ -86,36 +86,15 @@ impl Console {
     }
 
     fn text(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
+        support::screen::text(&self.parser)
     }
 
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let t = self.text();
-            if pred(&t) {
-                return t;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "waited for {what}; the screen shows:\n{t}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        support::screen::wait_for(&self.parser, PATIENCE, what, pred)
     }
 
     fn keys(&mut self, keys: &str) {
-        for k in keys.chars() {
-            let mut b = [0u8; 4];
-            self.writer
-                .write_all(k.encode_utf8(&mut b).as_bytes())
-                .expect("write key");
-            self.writer.flush().expect("flush");
-            std::thread::sleep(Duration::from_millis(150));
-        }
+        support::screen::type_keys(self.writer.as_mut(), keys)
     }
 
     fn signal(&self, sig: &str) {

@@ -3,6 +3,8 @@
 //! 审核待定 with MAT_NONCOMPLIANT and quits; then the HTTP API must hold
 //! exactly those decisions, in the audit log, under the reviewer's name.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,38 +27,12 @@ struct Screen {
 }
 
 impl Screen {
-    fn text(&self) -> String {
-        self.parser
-            .lock()
-            .map(|p| p.screen().contents())
-            .unwrap_or_default()
-    }
-
     fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let t = self.text();
-            if pred(&t) {
-                return t;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "waited for {what}; the screen shows:\n{t}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        support::screen::wait_for(&self.parser, PATIENCE, what, pred)
     }
 
     fn keys(&mut self, keys: &str) {
-        for k in keys.chars() {
-            let mut b = [0u8; 4];
-            self.writer
-                .write_all(k.encode_utf8(&mut b).as_bytes())
-                .expect("write key");
-            self.writer.flush().expect("flush");
-            // One key at a time, as a person types; each is its own event.
-            std::thread::sleep(Duration::from_millis(150));
-        }
+        support::screen::type_keys(self.writer.as_mut(), keys)
     }
 }
 

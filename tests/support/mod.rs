@@ -1,3 +1,4 @@
 //! Test support shared by integration tests.
 pub mod child_server;
 pub mod fault_proxy;
+pub mod screen;
