@@ -20,6 +20,7 @@ pub mod pipeline;
 pub mod protocol;
 pub mod resize;
 pub mod show;
+pub mod sixel;
 pub mod view;
 pub mod worker;
 

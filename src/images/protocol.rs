@@ -168,7 +168,7 @@ pub fn encode(
             (Payload::Protocol(Protocol::Halfblocks(hb)), est)
         }
         ProtocolKind::Sixel => {
-            let data = sixel_data(&canvas, cells, target.tmux).map_err(|e| encode_err(p, e))?;
+            let data = sixel_data(&canvas, cells, target.tmux);
             let n = data.len();
             let s = Sixel {
                 data,
@@ -206,34 +206,10 @@ pub fn encode(
     })))
 }
 
-/// Colours in a sixel palette. Measured on a dense A4 scan at 60×30 cells
-/// (430×600 px, decoded back by libsixel): 64 k-means colours give 40.7 dB
-/// where icy_sixel's defaults (256 Wu colours, Floyd–Steinberg) give 37.2 dB
-/// in 20% more bytes; dithering only adds noise to paper and text.
-pub const SIXEL_COLOURS: u16 = 64;
-
-/// Sixel for exactly these pixels: our own quantiser settings (k-means on a
-/// 10% sample, no dithering), then ratatui-image's framing (erase the cells
-/// first, tmux passthrough when asked).
-fn sixel_data(canvas: &RgbImage, cells: Size, tmux: bool) -> Result<String, String> {
-    let rgba = DynamicImage::ImageRgb8(canvas.clone()).into_rgba8();
-    let opts = icy_sixel::EncodeOptions {
-        max_colors: SIXEL_COLOURS,
-        diffusion: 0.0,
-        quantize_method: icy_sixel::QuantizeMethod::Kmeans(
-            quantette::kmeans::KmeansOptions::new()
-                .sampling_factor(0.1)
-                .seed(0x5348_454e),
-        ),
-    };
-    let raw = icy_sixel::sixel_encode(
-        rgba.as_raw(),
-        rgba.width() as usize,
-        rgba.height() as usize,
-        &opts,
-    )
-    .map_err(|e| e.to_string())?;
-    let six = trim_sixel(&raw);
+/// Sixel for exactly these pixels: our encoder (see [`super::sixel`]), then
+/// ratatui-image's framing (erase the cells first, tmux passthrough).
+fn sixel_data(canvas: &RgbImage, cells: Size, tmux: bool) -> String {
+    let six = super::sixel::encode(canvas, &super::sixel::DEFAULT);
     let (start, esc, end) = if tmux {
         ("\x1bPtmux;", "\x1b\x1b", "\x1b\\")
     } else {
@@ -253,57 +229,6 @@ fn sixel_data(canvas: &RgbImage, cells: Size, tmux: bool) -> Result<String, Stri
         out.push_str(&six);
     }
     out.push_str(end);
-    Ok(out)
-}
-
-/// Drop what a sixel decoder ignores: empty sixels (`?`, `!n?`) at the end
-/// of a colour's row, and a carriage return right before a new line.
-fn trim_sixel(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    // Empty sixels seen since the last visible one, emitted only if a
-    // visible sixel follows on the same row.
-    let mut pending = String::new();
-    let mut chars = s.chars().peekable();
-    // Raster attributes and palette definitions come before the first row;
-    // they contain no `$`/`-`, and `?` never appears in them.
-    while let Some(c) = chars.next() {
-        match c {
-            '?' => pending.push('?'),
-            '!' => {
-                let mut tok = String::from('!');
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    tok.push(d);
-                    chars.next();
-                }
-                match chars.next() {
-                    Some('?') => {
-                        tok.push('?');
-                        pending.push_str(&tok);
-                    }
-                    Some(other) => {
-                        out.push_str(&pending);
-                        pending.clear();
-                        out.push_str(&tok);
-                        out.push(other);
-                    }
-                    None => out.push_str(&tok),
-                }
-            }
-            '$' | '-' => {
-                pending.clear();
-                if c == '-' && out.ends_with('$') {
-                    out.pop();
-                }
-                out.push(c);
-            }
-            _ => {
-                out.push_str(&pending);
-                pending.clear();
-                out.push(c);
-            }
-        }
-    }
-    out.push_str(&pending);
     out
 }
 
@@ -554,19 +479,5 @@ impl Widget for ImageWidget<'_> {
                 kitty::render_placeholders(k.id, k.cells, place, buf, prefix);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::trim_sixel;
-
-    #[test]
-    fn trim_drops_only_invisible_sixels() {
-        let s = "\x1bP0;1;0q\"1;1;8;12#0;2;0;0;0#0!4~??!10?$#1??~?-#0~~-\x1b\\";
-        assert_eq!(
-            trim_sixel(s),
-            "\x1bP0;1;0q\"1;1;8;12#0;2;0;0;0#0!4~$#1??~-#0~~-\x1b\\"
-        );
     }
 }
