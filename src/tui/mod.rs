@@ -2,6 +2,7 @@
 //! over key events, the action channel, a tick and signals.
 
 pub mod images;
+pub mod late_replies;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -139,6 +140,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     }
 
     let mut keys = EventStream::new();
+    let mut late_replies = late_replies::LateReplies::default();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut last_draw = Instant::now() - FRAME;
@@ -184,6 +186,10 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
         let action = tokio::select! {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
+                    if late_replies.swallow(&k, Instant::now()) {
+                        tracing::trace!("late terminal reply swallowed: {:?}", k.code);
+                        continue;
+                    }
                     if k.modifiers.contains(KeyModifiers::CONTROL)
                         && matches!(k.code, crossterm::event::KeyCode::Char('z'))
                     {
