@@ -9,18 +9,12 @@
 mod common;
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
 use common::TestServer;
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use shenhe::api::dto::{CandidateDetail, CandidateList};
+use support::console::Console;
 
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
-/// Only a guard against hanging; a debug build is slow to start.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 const OSC52: &[u8] = b"\x1b]52;c;cm0gLXJmIH4=\x07";
 const DCS: &[u8] = b"\x1bP+q544e\x1b\\";
@@ -79,17 +73,6 @@ async fn poison(db: &std::path::Path, image_id: i64, bytes: &[u8], format: &str)
         .expect("update image");
 }
 
-struct Pty {
-    screen: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-}
-
-impl Pty {
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        support::screen::wait_for(&self.screen, PATIENCE, what, pred)
-    }
-}
-
 #[test]
 fn escape_sequences_in_image_bytes_never_reach_the_terminal() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -121,81 +104,22 @@ fn escape_sequences_in_image_bytes_never_reach_the_terminal() {
     let home = tempfile::tempdir().expect("home");
     let config = home.path().join("config.toml");
     std::fs::write(&config, "image_protocol = \"halfblocks\"\nlang = \"en\"\n").expect("config");
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shenhe"));
-    cmd.args([
-        "--server",
-        &server.base_url,
-        "--config",
-        config.to_str().expect("utf-8 path"),
-    ]);
-    cmd.env("HOME", home.path());
-    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
-    cmd.env("XDG_DATA_HOME", home.path().join("data"));
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("SHENHE_TOKEN", &token);
-    cmd.env_remove("SHENHE_SERVER");
-    cmd.env_remove("TMUX");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
+    let cmd = support::console::command(home.path(), &server.base_url, &token, Some(&config));
+    let mut console = Console::start(cmd, COLS, ROWS, true);
 
-    let pty = Pty {
-        screen: Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0))),
-        raw: Arc::new(Mutex::new(Vec::new())),
-    };
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let (screen, raw) = (pty.screen.clone(), pty.raw.clone());
-    let reader_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut r) = raw.lock() {
-                r.extend_from_slice(&buf[..n]);
-            }
-            if let Ok(mut p) = screen.lock() {
-                p.process(&buf[..n]);
-            }
-        }
-    });
-    let mut keys = pair.master.take_writer().expect("writer");
-    let mut press = |k: &[u8]| {
-        keys.write_all(k).expect("key");
-        keys.flush().expect("flush");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-
-    pty.wait_for("the queue", |t| t.contains(&first.name));
-    press(b"\r");
-    pty.wait_for("the decoder's refusal", |t| t.contains("corrupt"));
-    press(b" ");
+    console.wait_for("the queue", |t| t.contains(&first.name));
+    console.keys("\r");
+    console.wait_for("the decoder's refusal", |t| t.contains("corrupt"));
+    console.keys(" ");
     // The PNG is drawn: half blocks, no caption.
-    pty.wait_for("the PNG drawn", |t| t.contains('▀') || t.contains('▄'));
-    press(b" ");
-    pty.wait_for("the server's refusal", |t| t.contains("internal error"));
-    press(b"q");
-    press(b"q");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > PATIENCE {
-            let _ = child.kill();
-            panic!("the console did not quit");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    drop(keys);
-    drop(pair.master);
-    let _ = reader_thread.join();
+    console.wait_for("the PNG drawn", |t| t.contains('▀') || t.contains('▄'));
+    console.keys(" ");
+    console.wait_for("the server's refusal", |t| t.contains("internal error"));
+    console.keys("qq");
+    let raw = console.raw.clone();
+    console.wait_exit();
 
-    let out = pty.raw.lock().map(|r| r.clone()).unwrap_or_default();
+    let out = raw.lock().map(|r| r.clone()).unwrap_or_default();
     assert!(!out.is_empty());
     // Besides CSI, the console's own start-up queries (kitty's graphics
     // query, the background colour) and their ST are the only escapes.

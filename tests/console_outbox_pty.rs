@@ -11,123 +11,28 @@
 mod common;
 mod support;
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
 use shenhe::api::client::{Client, Timeouts};
 use shenhe::api::dto::{CandidateDetail, CandidateQuery, ImageDto, UnlockRequest};
 use shenhe::domain::image::Verdict;
 use shenhe::outbox::Journal;
+use support::console::Console;
 use support::fault_proxy::FaultProxy;
 
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
-/// Only a guard against hanging forever, never a speed assertion.
-const PATIENCE: Duration = Duration::from_secs(120);
 /// How long the slow link holds each chunk: long enough that the console
 /// dies before its request reaches the server.
 const SLOW: Duration = Duration::from_secs(4);
 
-struct Console {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    _master: Box<dyn MasterPty + Send>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Console {
-    /// `shenhe --server URL` with SHENHE_TOKEN and a private home.
-    fn start(home: &Path, server: &str, token: &str) -> Console {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows: ROWS,
-                cols: COLS,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shenhe"));
-        cmd.args(["--server", server]);
-        cmd.env("HOME", home);
-        cmd.env("XDG_CONFIG_HOME", home.join("config"));
-        cmd.env("XDG_DATA_HOME", home.join("data"));
-        cmd.env("SHENHE_TOKEN", token);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("NO_COLOR", "1");
-        cmd.env_remove("SHENHE_SERVER");
-        let child = pair.slave.spawn_command(cmd).expect("spawn");
-        drop(pair.slave);
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-        let mut reader = pair.master.try_clone_reader().expect("reader");
-        let feed = parser.clone();
-        let reader = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut p) = feed.lock() {
-                    p.process(&buf[..n]);
-                }
-            }
-        });
-        Console {
-            parser,
-            writer: pair.master.take_writer().expect("writer"),
-            child,
-            _master: pair.master,
-            reader: Some(reader),
-        }
-    }
-
-    fn text(&self) -> String {
-        support::screen::text(&self.parser)
-    }
-
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        support::screen::wait_for(&self.parser, PATIENCE, what, pred)
-    }
-
-    fn keys(&mut self, keys: &str) {
-        support::screen::type_keys(self.writer.as_mut(), keys)
-    }
-
-    fn signal(&self, sig: &str) {
-        let pid = self.child.process_id().expect("pid");
-        let ok = std::process::Command::new("kill")
-            .args([format!("-{sig}"), pid.to_string()])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -{sig} {pid}");
-    }
-
-    /// Wait for the process to end; its exit status.
-    fn wait_exit(mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                break s;
-            }
-            assert!(
-                start.elapsed() < PATIENCE,
-                "the console did not exit:\n{}",
-                self.text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        drop(self.writer);
-        drop(self._master);
-        if let Some(r) = self.reader.take() {
-            let _ = r.join();
-        }
-        status
-    }
+/// `shenhe --server URL` with SHENHE_TOKEN and a private home.
+fn start(home: &Path, server: &str, token: &str) -> Console {
+    let mut cmd = support::console::command(home, server, token, None);
+    cmd.env("NO_COLOR", "1");
+    Console::start(cmd, COLS, ROWS, false)
 }
 
 fn home() -> tempfile::TempDir {
@@ -202,7 +107,7 @@ fn interrupted_decision_lands_once(sig: &str) {
     let home = home();
     let journal = journal_file(home.path(), &proxy.url());
 
-    let mut console = Console::start(home.path(), &proxy.url(), &token);
+    let mut console = start(home.path(), &proxy.url(), &token);
     console.wait_for("the queue", |t| t.contains("队列 1/"));
     console.keys("\r");
     console.wait_for("the candidate, claimed", |t| t.contains("由我审核"));
@@ -221,7 +126,7 @@ fn interrupted_decision_lands_once(sig: &str) {
 
     // Back on a good link: the console replays its journal.
     proxy.set_delay(Duration::ZERO);
-    let mut console = Console::start(home.path(), &proxy.url(), &token);
+    let mut console = start(home.path(), &proxy.url(), &token);
     console.wait_for("the queue", |t| t.contains("队列 1/"));
     console.wait_for("the replay sent", |t| t.contains("⟳ 0 待发送"));
     // The first request, held by the slow link, reaches the server at
@@ -283,7 +188,7 @@ fn refused_decision_is_listed_survives_restart_until_dismissed() {
     let home = home();
     let journal = journal_file(home.path(), &server.base_url);
 
-    let mut console = Console::start(home.path(), &server.base_url, &token);
+    let mut console = start(home.path(), &server.base_url, &token);
     console.wait_for("the queue", |t| t.contains("队列 1/"));
     console.keys("\r");
     console.wait_for("the candidate, claimed", |t| t.contains("由我审核"));
@@ -311,7 +216,7 @@ fn refused_decision_is_listed_survives_restart_until_dismissed() {
     console.keys("qq");
     assert!(console.wait_exit().success());
 
-    let mut console = Console::start(home.path(), &server.base_url, &token);
+    let mut console = start(home.path(), &server.base_url, &token);
     console.wait_for("the refusal, after a restart", |t| t.contains("✗ 1 被拒"));
     console.keys("!");
     console.wait_for("the refused list", |t| t.contains("先行修改"));
