@@ -11,6 +11,10 @@
   crop60 IN.ppm OUT.ppm OUT.png  crop to a multiple of 60 rows (cells and bands)
   dcs IN OUT                 the first DCS ... ST (the sixel) of a stream
   psnr A B [X Y W H]         PSNR in dB (PNG or PPM) over all or a window
+  find SHOT CANVAS           where CANVAS sits in the screenshot SHOT (best
+                             match near the top left) and the PSNR there
+  agree SHOT X Y IMG         share of IMG's pixels the screenshot shows at
+                             X,Y within 2 levels per channel
   time N -- CMD...           median wall time of N runs in ms (no hyperfine)
   ratios JSON                table of hyperfine medians and ratios
 """
@@ -182,6 +186,46 @@ def psnr(a, b, window=None):
     print("inf" if mse == 0 else f"{10 * __import__('math').log10(255 * 255 / mse):.2f}")
 
 
+def find(shot, canvas):
+    sw, sh, sp = read_image(shot)
+    cw, ch, cp = read_image(canvas)
+
+    def se_at(ox, oy, step):
+        se = n = 0
+        for y in range(0, ch, step):
+            s = ((y + oy) * sw + ox) * 3
+            c = y * cw * 3
+            row_s = sp[s : s + cw * 3]
+            row_c = cp[c : c + cw * 3]
+            for i in range(0, cw * 3, 3 * step):
+                for k in range(3):
+                    d = row_s[i + k] - row_c[i + k]
+                    se += d * d
+                n += 3
+        return se / n
+
+    # A terminal puts the picture at the cursor, past its border and any
+    # rows it scrolled: search the top left coarsely, then score in full.
+    cands = [(ox, oy) for oy in range(0, min(200, sh - ch)) for ox in range(0, min(40, sw - cw))]
+    ox, oy = min(cands, key=lambda o: se_at(o[0], o[1], 9))
+    mse = se_at(ox, oy, 1)
+    db = "inf" if mse == 0 else f"{10 * __import__('math').log10(255 * 255 / mse):.2f}"
+    print(f"{db} {ox} {oy}")
+
+
+def agree(shot, ox, oy, img):
+    sw, sh, sp = read_image(shot)
+    w, h, p = read_image(img)
+    ok = 0
+    for y in range(h):
+        s = ((y + oy) * sw + ox) * 3
+        rs, ri = sp[s : s + w * 3], p[y * w * 3 : (y + 1) * w * 3]
+        for i in range(0, w * 3, 3):
+            if all(abs(rs[i + k] - ri[i + k]) <= 2 for k in range(3)):
+                ok += 1
+    print(f"{100 * ok / (w * h):.3f}")
+
+
 def time_cmd(n, cmd):
     samples = []
     for _ in range(int(n)):
@@ -221,6 +265,10 @@ def main(argv):
         dcs(*args)
     elif cmd == "psnr":
         psnr(args[0], args[1], tuple(int(v) for v in args[2:6]) if len(args) >= 6 else None)
+    elif cmd == "find":
+        find(args[0], args[1])
+    elif cmd == "agree":
+        agree(args[0], int(args[1]), int(args[2]), args[3])
     elif cmd == "time":
         time_cmd(args[0], " ".join(args[2:] if args[1:2] == ["--"] else args[1:]))
     elif cmd == "ratios":
