@@ -5,36 +5,19 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 use shenhe::api::client::{Client, Timeouts};
 use shenhe::api::dto::{CandidateDetail, CandidateQuery, ImageDto};
 use shenhe::domain::image::Verdict;
 use shenhe::domain::review::ReviewStatus;
+use support::console::Console;
 
 const ROWS: u16 = 40;
 const COLS: u16 = 120;
 /// Generous: a debug build seeds the demo data first. Only a guard against
 /// hanging forever, never a speed assertion.
 const PATIENCE: Duration = Duration::from_secs(180);
-
-struct Screen {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-}
-
-impl Screen {
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        support::screen::wait_for(&self.parser, PATIENCE, what, pred)
-    }
-
-    fn keys(&mut self, keys: &str) {
-        support::screen::type_keys(self.writer.as_mut(), keys)
-    }
-}
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -74,16 +57,7 @@ fn review_in_a_real_terminal_then_check_the_api() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
 
-    let pty = native_pty_system();
-    let pair = pty
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shenhe"));
+    let mut cmd = support::console::in_home(home.path());
     cmd.args([
         "demo",
         "--listen",
@@ -93,35 +67,8 @@ fn review_in_a_real_terminal_then_check_the_api() {
         "--candidates",
         "24",
     ]);
-    // Its config, token and log go to a throwaway home.
-    cmd.env("HOME", home.path());
-    cmd.env("XDG_CONFIG_HOME", home.path().join("config"));
-    cmd.env("XDG_DATA_HOME", home.path().join("data"));
-    cmd.env("TERM", "xterm-256color");
     cmd.env("NO_COLOR", "1");
-    cmd.env_remove("SHENHE_SERVER");
-    cmd.env_remove("SHENHE_TOKEN");
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn");
-    drop(pair.slave);
-
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(ROWS, COLS, 0)));
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let feed = parser.clone();
-    let reader_thread = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if let Ok(mut p) = feed.lock() {
-                p.process(&buf[..n]);
-            }
-        }
-    });
-    let mut screen = Screen {
-        parser,
-        writer: pair.master.take_writer().expect("writer"),
-    };
+    let mut screen = Console::start(cmd, COLS, ROWS, false).with_patience(PATIENCE);
 
     screen.wait_for("the populated queue", |t| t.contains("队列 1/"));
 
@@ -165,18 +112,8 @@ fn review_in_a_real_terminal_then_check_the_api() {
     screen.wait_for("the decision", |t| t.contains("审核待定 · u 撤销"));
     screen.wait_for("everything sent", |t| t.contains("⟳ 0 待发送"));
     screen.keys("qq");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(start.elapsed() < PATIENCE, "the console did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = screen.wait_exit();
     assert!(status.success(), "exit status {status:?}");
-    drop(screen);
-    drop(pair.master);
-    let _ = reader_thread.join();
 
     // The demo server is gone with the console; the database stays. Serve
     // it again and ask the API what is stored.

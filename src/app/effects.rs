@@ -1,14 +1,17 @@
 //! The only place that spawns tasks: runs each Effect against the API
 //! client and sends the result back as an Action.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use crate::api::client::Client;
+use crate::api::client::{Client, StreamEvent};
 use crate::api::dto::{CandidateDetail, DecisionRequest, FeedbackRequest, UnlockRequest};
 
 use super::action::{Action, Effect, JournalOp, OpOk};
@@ -82,19 +85,25 @@ pub fn journal_path(data_dir: &std::path::Path, server: &str, reviewer: &str) ->
 /// frame taking the next frame slot). Only a copy a few seconds old that no
 /// queue event has touched since is used, and only once.
 #[derive(Clone, Default)]
-pub struct Prefetched(
-    std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, CandidateDetail)>>,
-    >,
-);
+pub struct Prefetched(Arc<Mutex<HashMap<i64, (Instant, CandidateDetail)>>>);
 
 impl Prefetched {
     /// Older than this, the dossier is fetched again.
-    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(10);
+    pub const FRESH: Duration = Duration::from_secs(10);
 
     pub fn put(&self, d: CandidateDetail) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(d.id, (std::time::Instant::now(), d));
+            m.insert(d.id, (Instant::now(), d));
+        }
+    }
+
+    /// Drop what an action says may be stale: the candidate an event names,
+    /// or everything when the event stream itself changed state.
+    pub fn observe(&self, action: &Action) {
+        match action {
+            Action::Stream(StreamEvent::Event(ev)) => self.forget(ev.candidate_id),
+            Action::Stream(_) => self.clear(),
+            _ => {}
         }
     }
 

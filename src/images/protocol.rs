@@ -1,5 +1,6 @@
-//! The one place that names ratatui-image types: encoders for half-blocks,
-//! sixel and iTerm2, the opaque [`Rendered`] preview, and the widget that
+//! The one place that names ratatui-image types: encoders for half-blocks
+//! and iTerm2, ratatui-image's framing around our own sixel
+//! ([`super::sixel`]), the opaque [`Rendered`] preview, and the widget that
 //! draws it. Kitty goes through our own [`super::kitty`] (ids, ledger).
 
 use std::collections::HashMap;

@@ -13,7 +13,7 @@ use crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind, KeyModifiers}
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use crate::api::client::{Client, StreamEvent, Timeouts};
+use crate::api::client::{Client, Timeouts};
 use crate::app::effects::Effects;
 use crate::app::keys::{Key, KeyCode, resolve};
 use crate::app::state::{State, Status, StatusKind, StatusMsg};
@@ -248,13 +248,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             batch.push(a);
         }
         for action in batch {
-            match &action {
-                Action::Stream(StreamEvent::Event(ev)) => {
-                    effects.prefetched().forget(ev.candidate_id)
-                }
-                Action::Stream(_) => effects.prefetched().clear(),
-                _ => {}
-            }
+            effects.prefetched().observe(&action);
             for e in update(&mut state, action) {
                 if !effects.run(e) {
                     quit = true;

@@ -14,23 +14,30 @@ use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system}
 /// build is slow to start.
 pub const PATIENCE: Duration = Duration::from_secs(120);
 
-/// `shenhe --server URL [--config FILE]` with SHENHE_TOKEN, a private home
-/// (config, data, log) and a plain xterm outside tmux.
-pub fn command(home: &Path, server: &str, token: &str, config: Option<&Path>) -> CommandBuilder {
+/// `shenhe` with a private home (config, data, log), a plain xterm outside
+/// tmux, and none of the caller's server or token settings.
+pub fn in_home(home: &Path) -> CommandBuilder {
     let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_shenhe"));
+    cmd.env("HOME", home);
+    cmd.env("XDG_CONFIG_HOME", home.join("config"));
+    cmd.env("XDG_DATA_HOME", home.join("data"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("SHENHE_SERVER");
+    cmd.env_remove("SHENHE_TOKEN");
+    cmd.env_remove("TMUX");
+    cmd.env_remove("TERM_PROGRAM");
+    cmd
+}
+
+/// `shenhe --server URL [--config FILE]` with SHENHE_TOKEN, [`in_home`].
+pub fn command(home: &Path, server: &str, token: &str, config: Option<&Path>) -> CommandBuilder {
+    let mut cmd = in_home(home);
     cmd.args(["--server", server]);
     if let Some(c) = config {
         cmd.arg("--config");
         cmd.arg(c);
     }
-    cmd.env("HOME", home);
-    cmd.env("XDG_CONFIG_HOME", home.join("config"));
-    cmd.env("XDG_DATA_HOME", home.join("data"));
     cmd.env("SHENHE_TOKEN", token);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env_remove("SHENHE_SERVER");
-    cmd.env_remove("TMUX");
-    cmd.env_remove("TERM_PROGRAM");
     cmd
 }
 
@@ -42,6 +49,7 @@ pub struct Console {
     child: Box<dyn Child + Send + Sync>,
     master: Box<dyn MasterPty + Send>,
     reader: Option<std::thread::JoinHandle<()>>,
+    patience: Duration,
 }
 
 impl Console {
@@ -82,7 +90,14 @@ impl Console {
             child,
             master: pair.master,
             reader: Some(reader),
+            patience: PATIENCE,
         }
+    }
+
+    /// A longer guard, for a console that seeds a demo database first.
+    pub fn with_patience(mut self, patience: Duration) -> Console {
+        self.patience = patience;
+        self
     }
 
     pub fn text(&self) -> String {
@@ -90,7 +105,7 @@ impl Console {
     }
 
     pub fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        super::screen::wait_for(&self.parser, PATIENCE, what, pred)
+        super::screen::wait_for(&self.parser, self.patience, what, pred)
     }
 
     /// Type keys one at a time, as a person does.
@@ -122,7 +137,7 @@ impl Console {
             if let Some(s) = self.child.try_wait().expect("wait") {
                 break s;
             }
-            if start.elapsed() > PATIENCE {
+            if start.elapsed() > self.patience {
                 let _ = self.child.kill();
                 panic!("the console did not exit:\n{}", self.text());
             }
