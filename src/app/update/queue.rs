@@ -1,0 +1,163 @@
+//! The queue table: fetching pages (the latest request wins), selection
+//! and scrolling, the tab counts, and finding the next row nobody else
+//! holds.
+
+use chrono::{DateTime, Utc};
+
+use crate::api::dto::{CandidateQuery, CandidateSummary};
+use crate::api::error::ApiError;
+use crate::app::action::Effect;
+use crate::app::state::*;
+use crate::domain::review::ReviewStatus;
+
+use super::session::api_error;
+
+/// Rows fetched per page; the next page is asked for this far ahead.
+pub const PAGE: u32 = 200;
+
+const PREFETCH_ROWS: usize = 100;
+
+/// Rows of the queue table for a terminal `height` rows tall (header 2,
+/// status 2, borders 2, column titles 1).
+pub fn queue_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(7)).max(1)
+}
+
+pub fn query(s: &State, cursor: Option<String>) -> CandidateQuery {
+    CandidateQuery {
+        state: Some(s.queue.tab.status().as_str().to_string()),
+        q: Some(s.queue.query.clone()).filter(|q| !q.is_empty()),
+        cursor,
+        limit: Some(PAGE),
+    }
+}
+
+pub(super) fn reload_queue(s: &mut State) -> Vec<Effect> {
+    let req = s.req();
+    s.queue.loading = Some((req, true));
+    vec![Effect::FetchPage {
+        req,
+        query: query(s, None),
+    }]
+}
+
+pub(super) fn more_if_needed(s: &mut State) -> Vec<Effect> {
+    let q = &s.queue;
+    if q.loading.is_none()
+        && q.next_cursor.is_some()
+        && q.selected + PREFETCH_ROWS.max(queue_rows(s.size.1) * 2) >= q.rows.len()
+    {
+        let cursor = q.next_cursor.clone();
+        let req = s.req();
+        s.queue.loading = Some((req, false));
+        return vec![Effect::FetchPage {
+            req,
+            query: query(s, cursor),
+        }];
+    }
+    vec![]
+}
+
+pub(super) fn keep_visible(s: &mut State) {
+    let rows = queue_rows(s.size.1);
+    let q = &mut s.queue;
+    if q.selected >= q.rows.len() {
+        q.selected = q.rows.len().saturating_sub(1);
+    }
+    if q.selected < q.offset {
+        q.offset = q.selected;
+    } else if q.selected >= q.offset + rows {
+        q.offset = q.selected + 1 - rows;
+    }
+    let max_offset = q.rows.len().saturating_sub(rows);
+    q.offset = q.offset.min(max_offset);
+}
+
+pub(super) fn move_sel(s: &mut State, d: i64) -> Vec<Effect> {
+    let n = s.queue.rows.len() as i64;
+    if n == 0 {
+        return vec![];
+    }
+    let i = (s.queue.selected as i64).saturating_add(d).clamp(0, n - 1);
+    s.queue.selected = usize::try_from(i).unwrap_or(0);
+    keep_visible(s);
+    more_if_needed(s)
+}
+
+pub(super) fn page_done(
+    s: &mut State,
+    req: u64,
+    result: Result<Box<crate::api::dto::CandidateList>, ApiError>,
+) -> Vec<Effect> {
+    if s.queue.counts_req == Some(req) {
+        s.queue.counts_req = None;
+        if let Ok(list) = result {
+            s.queue.counts = list.counts;
+        }
+        return vec![];
+    }
+    let Some((r, fresh)) = s.queue.loading else {
+        return vec![];
+    };
+    if r != req {
+        // A newer request superseded this one (latest wins).
+        return vec![];
+    }
+    s.queue.loading = None;
+    match result {
+        Ok(list) => {
+            let list = *list;
+            s.queue.counts = list.counts;
+            s.queue.next_cursor = list.next_cursor;
+            if fresh {
+                let keep = s.queue.selected;
+                s.queue.rows = list.items;
+                s.queue.selected = keep.min(s.queue.rows.len().saturating_sub(1));
+            } else {
+                // Rows already held (moved by events) are not duplicated.
+                let have: std::collections::HashSet<i64> =
+                    s.queue.rows.iter().map(|r| r.id).collect();
+                s.queue
+                    .rows
+                    .extend(list.items.into_iter().filter(|r| !have.contains(&r.id)));
+            }
+            s.queue.loaded = true;
+            keep_visible(s);
+            more_if_needed(s)
+        }
+        Err(e) => api_error(s, e),
+    }
+}
+
+fn claimed_by_other(r: &CandidateSummary, now: DateTime<Utc>) -> bool {
+    r.claim
+        .as_ref()
+        .is_some_and(|c| !c.mine && c.expires_at > now)
+}
+
+/// The next row from `from` in direction `dir` (inclusive of `from`) that
+/// nobody else holds and is not `skip`.
+pub(super) fn find_open(s: &State, from: i64, dir: i64, skip: Option<i64>) -> Option<usize> {
+    let n = s.queue.rows.len() as i64;
+    let mut i = from;
+    while i >= 0 && i < n {
+        let r = &s.queue.rows[usize::try_from(i).ok()?];
+        if Some(r.id) != skip && !claimed_by_other(r, s.now) {
+            return usize::try_from(i).ok();
+        }
+        i += dir;
+    }
+    None
+}
+
+pub(super) fn move_count(s: &mut State, from: ReviewStatus, to: ReviewStatus) {
+    if from == to {
+        return;
+    }
+    if let Some(n) = count_mut(&mut s.queue.counts, from) {
+        *n = (*n - 1).max(0);
+    }
+    if let Some(n) = count_mut(&mut s.queue.counts, to) {
+        *n += 1;
+    }
+}
