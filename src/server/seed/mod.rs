@@ -1,0 +1,165 @@
+//! Demo data: 江苏考区 with 南京考点 and 苏州考点, the demo accounts, and
+//! candidates spread over every review state with consistent images,
+//! feedback and audit events. Deterministic (seeded RNG, times relative to
+//! `now`).
+//!
+//! Bulk-loaded straight into SQLite in large transactions with multi-row
+//! inserts: 100,000 candidates take seconds. Images are shared by content
+//! address, and each asset is analysed once, not per candidate.
+//!
+//! This file is the entry point, [`seed_demo`], and the demo's fixed
+//! facts (the district, its sites, the password). What it invents and
+//! what writes it live apart:
+//!
+//! - `people.rs`: names, resident ID numbers, schools, hospitals
+//! - `documents.rs`: the synthetic document images, analysed once
+//! - `history.rs`: one candidate's story, from upload to the last decision
+//! - `writer.rs`: the rows a batch of candidates becomes, and the SQL that
+//!   writes them
+
+mod documents;
+mod history;
+mod people;
+mod writer;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::auth;
+use super::store::StoreError;
+use super::store::sqlite::SqliteStore;
+use crate::domain::category::MaterialCategory;
+use documents::analysed_catalogue;
+use history::build_candidate;
+use writer::{Batch, write_batch};
+
+pub use documents::{SeedAsset, catalogue};
+
+pub const DISTRICT: &str = "江苏考区";
+pub const SITE_NANJING: &str = "南京考点";
+pub const SITE_SUZHOU: &str = "苏州考点";
+pub const DEMO_PASSWORD: &str = "demo";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("password hashing: {0}")]
+    Hash(#[from] auth::AuthError),
+    #[error("demo asset {0} does not decode: {1}")]
+    Asset(String, String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub candidates: u32,
+    pub images: u64,
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// Seed the demo into an empty database. Returns what was written.
+pub async fn seed_demo(
+    store: &SqliteStore,
+    candidates: u32,
+    now: DateTime<Utc>,
+) -> Result<SeedReport, SeedError> {
+    let mut rng = StdRng::seed_from_u64(0x5348_454E_4845);
+    let assets = analysed_catalogue()?;
+    let by_cat = |cat: MaterialCategory, slot: Option<u8>, flawed: bool| -> Vec<usize> {
+        assets
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| {
+                x.a.category == cat
+                    && x.a.flawed == flawed
+                    && (slot.is_none() || x.a.slot.is_none() || x.a.slot == slot)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let mut pools: HashMap<(MaterialCategory, Option<u8>, bool), Vec<usize>> = HashMap::new();
+    for cat in MaterialCategory::ALL {
+        for slot in [None, Some(0), Some(1)] {
+            for flawed in [false, true] {
+                pools.insert((cat, slot, flawed), by_cat(cat, slot, flawed));
+            }
+        }
+    }
+
+    let password_hash = auth::hash_password(DEMO_PASSWORD)?;
+    let pool = store.pool();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for (username, display, level, site) in [
+        ("nanjing", "王审核", "site", Some(SITE_NANJING)),
+        ("suzhou", "李审核", "site", Some(SITE_SUZHOU)),
+        ("jiangsu", "张审核", "district", None),
+    ] {
+        // Each account gets its own salt; the three hashes are cheap.
+        let h = auth::hash_password(DEMO_PASSWORD)?;
+        sqlx::query(
+            "INSERT INTO reviewers (username, display_name, level, district, site, password_hash) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(username)
+        .bind(display)
+        .bind(level)
+        .bind(DISTRICT)
+        .bind(site)
+        .bind(h)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for a in assets {
+        sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
+            .bind(&a.sha256)
+            .bind(a.report.format.as_str())
+            .bind(&a.a.bytes)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+
+    // Where each asset was first used, so a near-duplicate can point at it.
+    let mut first_use: HashMap<String, (i64, i64)> = HashMap::new();
+    let year = now.format("%Y").to_string();
+    let start = now - Duration::days(30);
+    let mut image_id: i64 = 0;
+    let mut total_images = 0u64;
+    const BATCH: u32 = 10_000;
+    let mut next = 1u32;
+    while next <= candidates {
+        let end = (next + BATCH - 1).min(candidates);
+        let mut b = Batch::default();
+        for id in next..=end {
+            build_candidate(
+                &mut rng,
+                &mut b,
+                i64::from(id),
+                &year,
+                start,
+                now,
+                assets,
+                &pools,
+                &mut image_id,
+                &mut first_use,
+            );
+        }
+        total_images += b.images.len() as u64;
+        write_batch(store, &b, &password_hash, assets).await?;
+        next = end + 1;
+    }
+    store.reload_phash_index().await?;
+    store.changed();
+    Ok(SeedReport {
+        candidates,
+        images: total_images,
+    })
+}
