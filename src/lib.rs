@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod images;
+pub mod lang;
 pub mod outbox;
 pub mod server;
 pub mod tui;

@@ -16,11 +16,11 @@ use super::{FontSize, ImageError, ProtocolKind, resize};
 use crate::api::client::Client;
 use crate::api::dto::{CandidateDetail, CandidateQuery, ImageDto, ReviewDto};
 use crate::api::error::ApiError;
-use crate::app::state::Lang;
 use crate::domain::identity::mask_id_number;
 use crate::domain::image::{Lock, Verdict};
 use crate::domain::imaging::DecodeLimits;
 use crate::domain::text::clean;
+use crate::lang::Lang;
 use crate::ui::i18n::{self, T, tr};
 
 /// Exit codes (documented in `--help` of the command).
