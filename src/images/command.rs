@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use ratatui::layout::Size;
 
 use super::bandwidth::draw_bytes;
-use super::pipeline::{RenderTarget, render_bytes};
+use super::pipeline::render_bytes;
+use super::target::RenderTarget;
 use super::view::ViewState;
 use super::{FontSize, ImageError, ImageWidget, ProtocolKind, TerminalImages};
 use crate::cli::{ProtocolArg, RenderImageArgs};

@@ -10,6 +10,11 @@
 //!   tokio channel, carrying an opaque [`Rendered`].
 //! - [`ImageWidget`] draws a [`Rendered`] into a `Rect`, hidden while a popup
 //!   is open; [`TerminalImages`] remembers what the terminal holds.
+//!
+//! Inside, imports point one way: [`pipeline`] (decode → [`view`] → [`resize`]
+//! → encode) calls [`protocol`]'s encoders, and both take the plain data in
+//! [`target`] ([`RenderTarget`], `Layout`); [`protocol`] never imports the
+//! pipeline.
 
 pub mod bandwidth;
 pub mod cache;
@@ -21,6 +26,7 @@ pub mod protocol;
 pub mod resize;
 pub mod show;
 pub mod sixel;
+pub mod target;
 pub mod view;
 pub mod worker;
 
@@ -33,8 +39,9 @@ pub use cache::ByteLru;
 pub use detect::{
     Capabilities, DetectOptions, ImageProtocolSetting, Reason, detect, sixel_safe_area,
 };
-pub use pipeline::{RenderTarget, render_bytes};
+pub use pipeline::render_bytes;
 pub use protocol::{ImageWidget, Rendered, TerminalImages};
+pub use target::RenderTarget;
 pub use view::{Geometry, Rotation, ViewGeometry, ViewState};
 pub use worker::{
     ImageEvent, ImageEvents, ImageRequest, ImageWorker, RequestId, WorkerConfig, WorkerStats,
