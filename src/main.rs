@@ -10,7 +10,7 @@ macro_rules! say {
 
 use clap::Parser;
 use shenhe::cli::{Cli, Command};
-use shenhe::commands::{self, Failure, LazyRuntime, log_to_file};
+use shenhe::commands::{self, LazyRuntime, log_to_file};
 use shenhe::{config, tui};
 
 fn main() -> ExitCode {
@@ -23,8 +23,9 @@ fn main() -> ExitCode {
         None => commands::console::run(&cli, &rt),
         Some(Command::Demo(ref args)) => commands::demo::run(&cli, args.clone(), &rt),
         Some(Command::Serve(args)) => commands::serve::run(args, &rt),
-        Some(Command::RenderImage(a)) => shenhe::images::command::run(&a, cli.low_bandwidth)
-            .map_err(|e| Failure::general(format!("shenhe render-image: {e}"))),
+        Some(Command::RenderImage(ref args)) => {
+            commands::render_image::run(args, cli.low_bandwidth)
+        }
         Some(Command::Show(ref args)) => return show(&cli, args, &rt),
     };
     match outcome {

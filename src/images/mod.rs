@@ -18,7 +18,6 @@
 
 pub mod bandwidth;
 pub mod cache;
-pub mod command;
 pub mod detect;
 pub mod kitty;
 pub mod pipeline;
