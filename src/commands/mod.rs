@@ -5,6 +5,7 @@
 //! - [`console`]: plain `shenhe`, the console against a server.
 //! - [`demo`]: the reference server in-process, seeded, and the console.
 //! - [`serve`]: the reference server alone.
+//! - [`show`]: one dossier and its images printed to the scrollback.
 //! - [`render_image`]: the escape sequence the console would draw for a file.
 //!
 //! Logging set-up and the tokio runtime are here, shared by all of them.
@@ -24,6 +25,7 @@ pub mod console;
 pub mod demo;
 pub mod render_image;
 pub mod serve;
+pub mod show;
 
 /// Why a command stopped: the process's exit status and the line for stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,20 +10,27 @@
 //!   tokio channel, carrying an opaque [`Rendered`].
 //! - [`ImageWidget`] draws a [`Rendered`] into a `Rect`, hidden while a popup
 //!   is open; [`TerminalImages`] remembers what the terminal holds.
+//! - [`line`] fits pictures for `shenhe show`'s line mode (viuer prints them).
+//!
+//! The picture work only: the subcommands that use it (`show`,
+//! `render-image`) are in [`crate::commands`], and nothing here imports the
+//! command line, the console's state or its screens (`cli`, `app`, `ui`);
+//! below it is only [`crate::domain`].
 //!
 //! Inside, imports point one way: [`pipeline`] (decode → [`view`] → [`resize`]
 //! → encode) calls [`protocol`]'s encoders, and both take the plain data in
 //! [`target`] ([`RenderTarget`], `Layout`); [`protocol`] never imports the
-//! pipeline.
+//! pipeline. [`worker`] and [`line`] sit above the pipeline, [`detect`]
+//! above [`target`] and [`protocol`].
 
 pub mod bandwidth;
 pub mod cache;
 pub mod detect;
 pub mod kitty;
+pub mod line;
 pub mod pipeline;
 pub mod protocol;
 pub mod resize;
-pub mod show;
 pub mod sixel;
 pub mod target;
 pub mod view;
@@ -45,6 +52,15 @@ pub use view::{Geometry, Rotation, ViewGeometry, ViewState};
 pub use worker::{
     ImageEvent, ImageEvents, ImageRequest, ImageWorker, RequestId, WorkerConfig, WorkerStats,
 };
+
+/// Compatibility path for tests/show.rs only (it moves with tests/; then
+/// delete this): the command is [`crate::commands::show`], its pictures
+/// [`line`]. The one reference from `images` up to `commands`.
+#[doc(hidden)]
+pub mod show {
+    pub use super::line::fit_image;
+    pub use crate::commands::show::{EXIT_NOT_FOUND, EXIT_NOT_LOGGED_IN, EXIT_SERVER};
+}
 
 /// A graphics protocol the terminal can draw with (or half-block characters,
 /// which every terminal with colours can show).
