@@ -7,6 +7,10 @@ use crate::cli::{Cli, DemoArgs};
 use crate::domain::rules::ReviewWindow;
 use crate::{config, server, tui};
 
+/// The log target these lines had when this code was in `main.rs` (the
+/// binary's root module, `shenhe`).
+const LOG: &str = "shenhe";
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error("cannot make a temporary folder: {0}")]
@@ -40,7 +44,7 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
             tls: None,
         })
         .await?;
-        tracing::info!("demo server at {}", server.base_url);
+        tracing::info!(target: LOG, "demo server at {}", server.base_url);
         let client = Client::new(&server.base_url, None, Timeouts::default())?;
         let session = client.login("nanjing", "demo").await?;
         let result = tui::run(tui::RunOptions {
@@ -58,7 +62,7 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
         })
         .await;
         if let Err(e) = server.shutdown().await {
-            tracing::warn!("demo server shutdown: {e}");
+            tracing::warn!(target: LOG, "demo server shutdown: {e}");
         }
         drop(tmp);
         result.map_err(DemoError::from)

@@ -6,6 +6,10 @@ use crate::cli::ServeArgs;
 use crate::domain::rules::ReviewWindow;
 use crate::server::{ServerConfig, default_db_path, start};
 
+/// The log target these lines had when this code was `server::serve`
+/// (what `RUST_LOG=shenhe::server=...` selects).
+const LOG: &str = "shenhe::server";
+
 pub fn run(args: ServeArgs, rt: &LazyRuntime) -> Result<(), Failure> {
     let rt = rt.get()?;
     rt.block_on(serve(args))
@@ -34,15 +38,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         window,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
     };
-    tracing::info!(db = %config.db.display(), window = %window.short(), "starting");
+    tracing::info!(target: LOG, db = %config.db.display(), window = %window.short(), "starting");
     let server = start(config).await?;
-    tracing::info!(url = %server.base_url, "listening");
+    tracing::info!(target: LOG, url = %server.base_url, "listening");
     // Printed for scripts that start the server on port 0.
     println!("shenhe serving on {}", server.base_url);
     shutdown_signal().await;
-    tracing::info!("shutting down: draining requests");
+    tracing::info!(target: LOG, "shutting down: draining requests");
     server.shutdown().await?;
-    tracing::info!("stopped");
+    tracing::info!(target: LOG, "stopped");
     Ok(())
 }
 
