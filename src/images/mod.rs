@@ -5,12 +5,14 @@
 //! Only [`protocol`] names ratatui-image types; everything the console needs
 //! is re-exported here with this crate's own types:
 //!
-//! - [`detect`] once at start → [`Capabilities`] (protocol, font size, reason).
+//! - [`detect`](fn@detect) once at start → [`Capabilities`] (protocol, font
+//!   size, reason).
 //! - [`ImageWorker::spawn`] → `request` / `prefetch` → [`ImageEvent`] on a
 //!   tokio channel, carrying an opaque [`Rendered`].
 //! - [`ImageWidget`] draws a [`Rendered`] into a `Rect`, hidden while a popup
 //!   is open; [`TerminalImages`] remembers what the terminal holds.
-//! - [`line`] fits pictures for `shenhe show`'s line mode (viuer prints them).
+//! - [`line`](mod@line) fits pictures for `shenhe show`'s line mode (viuer
+//!   prints them).
 //!
 //! The picture work only: the subcommands that use it (`show`,
 //! `render-image`) are in [`crate::commands`], and nothing here imports the
@@ -20,8 +22,8 @@
 //! Inside, imports point one way: [`pipeline`] (decode → [`view`] → [`resize`]
 //! → encode) calls [`protocol`]'s encoders, and both take the plain data in
 //! [`target`] ([`RenderTarget`], `Layout`); [`protocol`] never imports the
-//! pipeline. [`worker`] and [`line`] sit above the pipeline, [`detect`]
-//! above [`target`] and [`protocol`].
+//! pipeline. [`worker`] and [`line`](mod@line) sit above the pipeline,
+//! [`detect`](mod@detect) above [`target`] and [`protocol`].
 
 pub mod bandwidth;
 pub mod cache;
@@ -55,7 +57,7 @@ pub use worker::{
 
 /// Compatibility path for tests/show.rs only (it moves with tests/; then
 /// delete this): the command is [`crate::commands::show`], its pictures
-/// [`line`]. The one reference from `images` up to `commands`.
+/// [`line`](mod@line). The one reference from `images` up to `commands`.
 #[doc(hidden)]
 pub mod show {
     pub use super::line::fit_image;
