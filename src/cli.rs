@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::images::ProtocolKind;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shenhe",
@@ -102,6 +104,17 @@ pub enum ProtocolArg {
     Sixel,
     Kitty,
     Iterm2,
+}
+
+impl From<ProtocolArg> for ProtocolKind {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Halfblocks => ProtocolKind::Halfblocks,
+            ProtocolArg::Sixel => ProtocolKind::Sixel,
+            ProtocolArg::Kitty => ProtocolKind::Kitty,
+            ProtocolArg::Iterm2 => ProtocolKind::Iterm2,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

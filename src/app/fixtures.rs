@@ -8,9 +8,10 @@ use crate::domain::audit::FeedbackChannel;
 use crate::domain::category::MaterialCategory;
 use crate::domain::image::{Lock, Verdict};
 use crate::domain::review::{Level, ReviewStatus};
+use crate::lang::Lang;
 
 use super::keys::Keymap;
-use super::state::{Lang, Session, State};
+use super::state::{Session, State};
 
 pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 9, 2, 0, 0)

@@ -17,12 +17,8 @@ use super::keys::{Keymap, Mode};
 
 pub use crate::outbox::{ImageRef, OpKind, OutboxEntry, Refusal};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
+// Compatibility re-export for the integration tests (and fuzz/); src/ uses crate::lang::Lang.
+pub use crate::lang::Lang;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

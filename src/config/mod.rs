@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::app::keys::{Command, Key, Keymap};
-use crate::app::state::Lang;
+use crate::lang::Lang;
 
 /// The documented defaults, compiled in.
 pub const DEFAULTS: &str = include_str!("../../config.example.toml");

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
 
-use super::pipeline::RenderTarget;
 use super::protocol::TerminalImages;
+use super::target::RenderTarget;
 use super::{FontSize, ProtocolKind};
 
 /// The configured protocol (`image_protocol` in the config).

@@ -5,22 +5,36 @@
 //! Only [`protocol`] names ratatui-image types; everything the console needs
 //! is re-exported here with this crate's own types:
 //!
-//! - [`detect`] once at start → [`Capabilities`] (protocol, font size, reason).
+//! - [`detect`](fn@detect) once at start → [`Capabilities`] (protocol, font
+//!   size, reason).
 //! - [`ImageWorker::spawn`] → `request` / `prefetch` → [`ImageEvent`] on a
 //!   tokio channel, carrying an opaque [`Rendered`].
 //! - [`ImageWidget`] draws a [`Rendered`] into a `Rect`, hidden while a popup
 //!   is open; [`TerminalImages`] remembers what the terminal holds.
+//! - [`line`](mod@line) fits pictures for `shenhe show`'s line mode (viuer
+//!   prints them).
+//!
+//! The picture work only: the subcommands that use it (`show`,
+//! `render-image`) are in [`crate::commands`], and nothing here imports the
+//! command line, the console's state or its screens (`cli`, `app`, `ui`);
+//! below it is only [`crate::domain`].
+//!
+//! Inside, imports point one way: [`pipeline`] (decode → [`view`] → [`resize`]
+//! → encode) calls [`protocol`]'s encoders, and both take the plain data in
+//! [`target`] ([`RenderTarget`], `Layout`); [`protocol`] never imports the
+//! pipeline. [`worker`] and [`line`](mod@line) sit above the pipeline,
+//! [`detect`](mod@detect) above [`target`] and [`protocol`].
 
 pub mod bandwidth;
 pub mod cache;
-pub mod command;
 pub mod detect;
 pub mod kitty;
+pub mod line;
 pub mod pipeline;
 pub mod protocol;
 pub mod resize;
-pub mod show;
 pub mod sixel;
+pub mod target;
 pub mod view;
 pub mod worker;
 
@@ -33,12 +47,22 @@ pub use cache::ByteLru;
 pub use detect::{
     Capabilities, DetectOptions, ImageProtocolSetting, Reason, detect, sixel_safe_area,
 };
-pub use pipeline::{RenderTarget, render_bytes};
+pub use pipeline::render_bytes;
 pub use protocol::{ImageWidget, Rendered, TerminalImages};
+pub use target::RenderTarget;
 pub use view::{Geometry, Rotation, ViewGeometry, ViewState};
 pub use worker::{
     ImageEvent, ImageEvents, ImageRequest, ImageWorker, RequestId, WorkerConfig, WorkerStats,
 };
+
+/// Compatibility path for tests/show.rs only (it moves with tests/; then
+/// delete this): the command is [`crate::commands::show`], its pictures
+/// [`line`](mod@line). The one reference from `images` up to `commands`.
+#[doc(hidden)]
+pub mod show {
+    pub use super::line::fit_image;
+    pub use crate::commands::show::{EXIT_NOT_FOUND, EXIT_NOT_LOGGED_IN, EXIT_SERVER};
+}
 
 /// A graphics protocol the terminal can draw with (or half-block characters,
 /// which every terminal with colours can show).

@@ -10,8 +10,12 @@ use image::{DynamicImage, RgbImage};
 use ratatui::layout::Size;
 
 use super::view::{Geometry, ViewGeometry, ViewState};
-use super::{ContentHash, FontSize, ImageError, ProtocolKind, protocol, resize};
+use super::{ContentHash, ImageError, ProtocolKind, protocol, resize};
 use crate::domain::imaging::{DecodeLimits, decode_limited};
+
+// Defined in `target` (so `protocol` needs nothing from here); kept at this
+// path for tests/, examples/, benches/ and fuzz/, which name them here.
+pub use super::target::{Layout, RenderTarget};
 
 /// Linear resolution factor for pixel protocols in low-bandwidth mode
 /// (a quarter of the pixels).
@@ -21,33 +25,6 @@ pub const LOW_BANDWIDTH_SCALE: f64 = 0.5;
 /// 32 levels a channel, invisible at cell resolution, and roughly halves the
 /// colour changes on a scan.
 pub const HALFBLOCK_COLOUR_STEP: u8 = 8;
-
-/// How the terminal draws: everything the encoders need to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RenderTarget {
-    pub protocol: ProtocolKind,
-    pub font: FontSize,
-    /// Wrap escape sequences for tmux passthrough.
-    pub tmux: bool,
-    /// The terminal inflates kitty `o=z` payloads.
-    pub kitty_zlib: bool,
-    /// Fill for the sub-cell margins around a picture.
-    pub background: [u8; 3],
-    pub low_bandwidth: bool,
-}
-
-impl RenderTarget {
-    pub fn new(protocol: ProtocolKind, font: FontSize) -> Self {
-        RenderTarget {
-            protocol,
-            font,
-            tmux: false,
-            kitty_zlib: true,
-            background: [0, 0, 0],
-            low_bandwidth: false,
-        }
-    }
-}
 
 /// An upright, 8-bit RGB source (alpha flattened onto white paper).
 #[derive(Debug, Clone)]
@@ -90,24 +67,6 @@ fn flatten(img: DynamicImage) -> RgbImage {
         }
     }
     out
-}
-
-/// Where a picture goes: the cells it covers inside the requested area, the
-/// canvas (pixels the encoder receives) and where the view's output sits on
-/// it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Layout {
-    pub protocol: ProtocolKind,
-    /// The area requested, in cells.
-    pub area: Size,
-    /// The cells the picture covers (centred in `area` when drawn).
-    pub cells: Size,
-    /// Pixels handed to the encoder.
-    pub canvas: (u32, u32),
-    /// The view's crop and output size.
-    pub view: ViewGeometry,
-    /// Top-left of the output on the canvas.
-    pub at: (u32, u32),
 }
 
 /// Compute the layout for an upright source of `source` pixels (before the

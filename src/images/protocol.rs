@@ -18,7 +18,7 @@ use ratatui_image::protocol::iterm2::Iterm2;
 use ratatui_image::protocol::sixel::Sixel;
 
 use super::kitty::{self, KittyImage, KittyLedger};
-use super::pipeline::{Layout, RenderTarget};
+use super::target::{Layout, RenderTarget};
 use super::{ImageError, ProtocolKind};
 
 /// Terminal memory we let kitty images take (RGBA bytes as the terminal

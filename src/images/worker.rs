@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::cache::ByteLru;
-use super::pipeline::{self, EncodedKey, RenderTarget, Source};
+use super::pipeline::{self, EncodedKey, Source};
+use super::target::RenderTarget;
 use super::view::{Rotation, ViewState};
 use super::{ContentHash, ImageError, ProtocolKind, Rendered, TerminalImages, kitty, resize};
 use crate::domain::imaging::DecodeLimits;

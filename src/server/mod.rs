@@ -35,7 +35,6 @@ use tokio::sync::{broadcast, watch};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::cli::ServeArgs;
 use crate::domain::rules::ReviewWindow;
 use store::{Change, SqliteStore, Store};
 
@@ -379,68 +378,4 @@ pub fn default_db_path() -> PathBuf {
     directories::ProjectDirs::from("org", "shenhe", "shenhe")
         .map(|d| d.data_dir().join("shenhe.db"))
         .unwrap_or_else(|| PathBuf::from("shenhe.db"))
-}
-
-/// `shenhe serve`: logs to stderr, stops cleanly on SIGTERM or Ctrl-C.
-pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        // Colour codes only for a person watching; a log file gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let today = chrono::Local::now().date_naive();
-    let window = match &args.window {
-        Some(w) => {
-            use chrono::Datelike;
-            ReviewWindow::parse(w, today.year())?
-        }
-        None if args.demo => ReviewWindow::around(today),
-        None => {
-            use chrono::Datelike;
-            ReviewWindow::standard(today.year())
-        }
-    };
-    let config = ServerConfig {
-        listen: args.listen,
-        db: args.db.clone().unwrap_or_else(default_db_path),
-        demo: args.demo.then_some(args.candidates),
-        window,
-        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
-    };
-    tracing::info!(db = %config.db.display(), window = %window.short(), "starting");
-    let server = start(config).await?;
-    tracing::info!(url = %server.base_url, "listening");
-    // Printed for scripts that start the server on port 0.
-    println!("shenhe serving on {}", server.base_url);
-    shutdown_signal().await;
-    tracing::info!("shutting down: draining requests");
-    server.shutdown().await?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }

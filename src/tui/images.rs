@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::api::client::Client;
 use crate::api::dto::{CandidateDetail, ImageDto};
-use crate::app::state::{Lang, ZoomView};
+use crate::app::state::ZoomView;
 use crate::images::bandwidth::StepBytes;
 use crate::images::view::{Geometry, Pan, ViewState};
 use crate::images::worker::ImageEvents;
@@ -22,6 +22,7 @@ use crate::images::{
     ByteMeter, Capabilities, ContentHash, ImageEvent, ImageRequest, ImageWidget, ImageWorker,
     Rendered, RequestId, WorkerConfig,
 };
+use crate::lang::Lang;
 use crate::ui::{ImagePainter, Theme};
 
 /// Image files kept in memory (each at most 200 KB by the upload rules).

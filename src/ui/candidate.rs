@@ -7,10 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::api::dto::{CandidateDetail, ImageDto};
-use crate::app::state::{CandidateView, ClaimState, Lang, State};
+use crate::app::state::{CandidateView, ClaimState, State};
 use crate::domain::category::MaterialCategory;
 use crate::domain::image::{Lock, Verdict};
 use crate::domain::text::clean;
+use crate::lang::Lang;
 
 use super::i18n::{self, T, tr};
 use super::{ImagePainter, Theme, fit};

@@ -5,10 +5,11 @@
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::app::keys::Command;
-use crate::app::state::{Lang, StatusMsg};
+use crate::app::state::StatusMsg;
 use crate::domain::audit::FeedbackChannel;
 use crate::domain::review::{Decision, ReviewStatus};
 use crate::domain::text::clean;
+use crate::lang::Lang;
 
 macro_rules! labels {
     ($($id:ident => ($zh:literal, $en:literal)),* $(,)?) => {

@@ -15,8 +15,9 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::api::dto::ImageDto;
 use crate::app::keys::{Command, Mode};
-use crate::app::state::{Conn, InputKind, Lang, Overlay, Screen, State, StatusKind, Tab, ZoomView};
+use crate::app::state::{Conn, InputKind, Overlay, Screen, State, StatusKind, Tab, ZoomView};
 use crate::domain::text::clean;
+use crate::lang::Lang;
 
 pub use i18n::{T, tr};
 pub use theme::Theme;

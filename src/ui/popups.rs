@@ -9,11 +9,12 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::keys::{Command, Mode, PICKER_KEYS};
 use crate::app::state::{
-    ConfirmLeave, ConfirmReject, Input, Lang, LoginField, Picker, PickerPurpose, State,
+    ConfirmLeave, ConfirmReject, Input, LoginField, Picker, PickerPurpose, State,
 };
 use crate::app::update::palette_matches;
 use crate::domain::audit::FeedbackChannel;
 use crate::domain::text::clean;
+use crate::lang::Lang;
 
 use super::i18n::{self, T, tr};
 use super::{Theme, centered, fit};

@@ -1,27 +1,25 @@
 //! `shenhe show CANDIDATE`: one dossier and its images printed to the
 //! scrollback (line mode, no alternate screen), for quick look-ups and
-//! scripts. viuer prints the images; each is first decoded under the same
-//! limits as the console (EXIF orientation applied) and resized with the
-//! console's smoothing filter to exactly the cells it will cover, so viuer's
-//! own (nearest/triangle) resize has nothing left to do.
+//! scripts. viuer prints the images, fitted first by
+//! [`crate::images::line`].
 
 use std::io::{self, Write};
 
-use image::{DynamicImage, RgbImage};
+use image::DynamicImage;
 
-use super::detect::{DetectOptions, ImageProtocolSetting};
-use super::pipeline::{LOW_BANDWIDTH_SCALE, decode_source};
-use super::view::{CropRect, fit_scale};
-use super::{FontSize, ImageError, ProtocolKind, resize};
-use crate::api::client::Client;
+use super::{Failure, LazyRuntime, log_to_file};
+use crate::api::client::{Client, Timeouts};
 use crate::api::dto::{CandidateDetail, CandidateQuery, ImageDto, ReviewDto};
 use crate::api::error::ApiError;
-use crate::app::state::Lang;
+use crate::cli::{Cli, ShowArgs};
 use crate::domain::identity::mask_id_number;
 use crate::domain::image::{Lock, Verdict};
-use crate::domain::imaging::DecodeLimits;
 use crate::domain::text::clean;
+use crate::images::line::{fit_image, viuer_config};
+use crate::images::{self, DetectOptions, FontSize, ImageProtocolSetting, ProtocolKind};
+use crate::lang::Lang;
 use crate::ui::i18n::{self, T, tr};
+use crate::{app, config, tui};
 
 /// Exit codes (documented in `--help` of the command).
 pub const EXIT_OK: u8 = 0;
@@ -29,10 +27,6 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_NOT_LOGGED_IN: u8 = 3;
 pub const EXIT_NOT_FOUND: u8 = 4;
 pub const EXIT_SERVER: u8 = 5;
-
-/// viuer's sixel printer resizes to 6×12 pixels a cell whatever the font;
-/// handing it exactly that many makes its resize a no-op.
-const VIUER_SIXEL_CELL: FontSize = FontSize::new(6, 12);
 
 #[derive(Debug, Clone)]
 pub struct ShowOptions {
@@ -230,68 +224,6 @@ pub fn caption(lang: Lang, img: &ImageDto, n: usize, total: usize) -> String {
     s
 }
 
-/// An upright image resized to fit `cells` for `protocol`: the picture and
-/// the cells it covers.
-pub fn fit_image(
-    bytes: &[u8],
-    cells: (u16, u16),
-    protocol: ProtocolKind,
-    font: FontSize,
-    low_bandwidth: bool,
-) -> Result<(RgbImage, (u16, u16)), ImageError> {
-    let src = decode_source(bytes, DecodeLimits::DEFAULT)?;
-    let (iw, ih) = src.size();
-    let font = if protocol == ProtocolKind::Sixel {
-        VIUER_SIXEL_CELL
-    } else {
-        font
-    };
-    let (pw, ph) = protocol.pixels_per_cell(font);
-    let (pw, ph) = (f64::from(pw.max(1)), f64::from(ph.max(1)));
-    let area = (
-        (f64::from(cells.0) * pw) as u32,
-        (f64::from(cells.1) * ph) as u32,
-    );
-    // Never enlarge in line mode: a small image stays small in a scrollback.
-    let s = fit_scale((iw, ih), area).min(1.0);
-    let cw = ((f64::from(iw) * s / pw).round() as u16).clamp(1, cells.0);
-    let ch = ((f64::from(ih) * s / ph).round() as u16).clamp(1, cells.1);
-    // Whole cells (an even number of half-block rows): at most half a cell
-    // of aspect error, and nothing for viuer to resize again.
-    let scale = if low_bandwidth && protocol != ProtocolKind::Halfblocks {
-        LOW_BANDWIDTH_SCALE
-    } else {
-        1.0
-    };
-    let out = (
-        ((f64::from(cw) * pw * scale) as u32).max(1),
-        ((f64::from(ch) * ph * scale) as u32).max(1),
-    );
-    let crop = CropRect {
-        x: 0,
-        y: 0,
-        w: iw,
-        h: ih,
-    };
-    Ok((resize::resize_crop(&src.rgb, crop, out)?, (cw, ch)))
-}
-
-/// viuer's configuration for exactly one printer: the others are off, so
-/// viuer never probes the terminal for what we did not choose (a probe on a
-/// pipe would wait for an answer that never comes).
-pub fn viuer_config(protocol: ProtocolKind, cells: (u16, u16)) -> viuer::Config {
-    viuer::Config {
-        absolute_offset: false,
-        width: Some(u32::from(cells.0)),
-        height: Some(u32::from(cells.1)),
-        truecolor: true,
-        use_kitty: protocol == ProtocolKind::Kitty,
-        use_iterm: protocol == ProtocolKind::Iterm2,
-        use_sixel: protocol == ProtocolKind::Sixel,
-        ..viuer::Config::default()
-    }
-}
-
 fn stdout_is_tty() -> bool {
     rustix::termios::isatty(rustix::stdio::stdout())
         && rustix::termios::isatty(rustix::stdio::stdin())
@@ -308,7 +240,7 @@ fn choose(opts: &ShowOptions) -> (Option<ProtocolKind>, FontSize) {
         let p = (opts.setting != ImageProtocolSetting::Off).then_some(ProtocolKind::Halfblocks);
         return (p, FontSize::FALLBACK);
     }
-    let caps = super::detect(&DetectOptions {
+    let caps = images::detect(&DetectOptions {
         setting: opts.setting,
         low_bandwidth: opts.low_bandwidth,
         ..DetectOptions::default()
@@ -327,7 +259,7 @@ fn default_cells() -> (u16, u16) {
 }
 
 /// Print the dossier and the images to `out` (text) and stdout (viuer).
-pub async fn run(client: &Client, opts: &ShowOptions) -> Result<(), ShowError> {
+pub async fn print(client: &Client, opts: &ShowOptions) -> Result<(), ShowError> {
     let d = resolve(client, &opts.candidate).await?;
     let (protocol, font) = choose(opts);
     let cells = opts.cells.unwrap_or_else(default_cells);
@@ -363,4 +295,51 @@ pub async fn run(client: &Client, opts: &ShowOptions) -> Result<(), ShowError> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `shenhe show`: the console's login (SHENHE_TOKEN, else the stored token),
+/// no terminal setup, output to the scrollback. The exit status is
+/// [`ShowError::exit_code`]'s.
+pub fn run(cli: &Cli, args: &ShowArgs, rt: &LazyRuntime) -> Result<(), Failure> {
+    let data_dir = config::data_dir();
+    log_to_file(data_dir.as_deref());
+    let (cfg, cfg_err) = config::load(cli.config.as_deref());
+    if let Some(e) = cfg_err {
+        say!("shenhe show: {e}");
+    }
+    let lang = cfg.lang;
+    let server = cli.server.clone().unwrap_or_else(|| cfg.server.clone());
+    let server = server.trim_end_matches('/').to_string();
+    let token = std::env::var("SHENHE_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            data_dir
+                .as_deref()
+                .and_then(|d| app::effects::load_token(d, &server, chrono::Utc::now()))
+        });
+    let fail =
+        |e: ShowError| Failure::new(e.exit_code(), format!("shenhe show: {}", e.message(lang)));
+    let Some(token) = token else {
+        return Err(fail(ShowError::NotLoggedIn));
+    };
+    let opts = ShowOptions {
+        candidate: args.candidate.clone(),
+        lang,
+        protocol: args.protocol.map(Into::into),
+        setting: tui::protocol_setting(cfg.image_protocol),
+        low_bandwidth: cli.low_bandwidth || cfg.low_bandwidth,
+        cells: args.cells,
+    };
+    let rt = rt.get()?;
+    let run = async {
+        let client = Client::new(&server, Some(token), Timeouts::default())?;
+        print(&client, &opts).await
+    };
+    match rt.block_on(run) {
+        Ok(()) => Ok(()),
+        // `| head` closing the pipe early is not a failure of ours.
+        Err(ShowError::Write(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(fail(e)),
+    }
 }

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 
 use ratatui::layout::Size;
 
-use super::bandwidth::draw_bytes;
-use super::pipeline::{RenderTarget, render_bytes};
-use super::view::ViewState;
-use super::{FontSize, ImageError, ImageWidget, ProtocolKind, TerminalImages};
-use crate::cli::{ProtocolArg, RenderImageArgs};
+use super::Failure;
+use crate::cli::RenderImageArgs;
 use crate::domain::imaging::DecodeLimits;
+use crate::images::{
+    FontSize, ImageError, ImageWidget, RenderTarget, TerminalImages, ViewState, draw_bytes,
+    render_bytes,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderImageError {
@@ -25,17 +26,6 @@ pub enum RenderImageError {
     Image { path: PathBuf, source: ImageError },
     #[error("cannot write the output: {0}")]
     Write(std::io::Error),
-}
-
-impl From<ProtocolArg> for ProtocolKind {
-    fn from(p: ProtocolArg) -> Self {
-        match p {
-            ProtocolArg::Halfblocks => ProtocolKind::Halfblocks,
-            ProtocolArg::Sixel => ProtocolKind::Sixel,
-            ProtocolArg::Kitty => ProtocolKind::Kitty,
-            ProtocolArg::Iterm2 => ProtocolKind::Iterm2,
-        }
-    }
 }
 
 /// The bytes `render-image` writes.
@@ -72,8 +62,14 @@ pub fn render_image_bytes(
     .map_err(RenderImageError::Write)
 }
 
-/// Run the command, writing to stdout.
-pub fn run(args: &RenderImageArgs, low_bandwidth: bool) -> Result<(), RenderImageError> {
+/// Run the command: exit status 1 when it fails.
+pub fn run(args: &RenderImageArgs, low_bandwidth: bool) -> Result<(), Failure> {
+    write_stdout(args, low_bandwidth)
+        .map_err(|e| Failure::general(format!("shenhe render-image: {e}")))
+}
+
+/// The bytes, written to stdout.
+pub fn write_stdout(args: &RenderImageArgs, low_bandwidth: bool) -> Result<(), RenderImageError> {
     let out = render_image_bytes(args, low_bandwidth)?;
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&out).and_then(|()| stdout.flush()) {
