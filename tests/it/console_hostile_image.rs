@@ -6,8 +6,8 @@
 //! and the one that is a valid PNG (with the sequence in a text chunk)
 //! must be drawn as a picture.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use common::TestServer;
 use shenhe::api::dto::{CandidateDetail, CandidateList};

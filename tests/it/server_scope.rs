@@ -1,7 +1,7 @@
 //! Scope: a site reviewer sees and acts on their own site only (404
 //! elsewhere, never 403); a reviewer cannot decide at another level.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, problem};
 use reqwest::{Method, StatusCode};

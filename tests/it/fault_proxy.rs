@@ -1,6 +1,6 @@
 //! The fault-injection proxy itself behaves as the chaos tests assume.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

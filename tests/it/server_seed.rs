@@ -1,7 +1,7 @@
 //! The demo seed: every review state, consistent images, flawed assets
 //! flagged by their real analysis, feedback history, valid ID numbers.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

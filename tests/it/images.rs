@@ -3,12 +3,10 @@
 //! the half-block snapshot, bandwidth, the worker's latest-wins and caches,
 //! and `shenhe render-image`.
 
-#[path = "images_support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::images::*;
 use image::{Rgb, RgbImage};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Rect, Size};
@@ -19,7 +17,6 @@ use shenhe::images::{
     ContentHash, FontSize, ImageError, ImageRequest, ImageWidget, ImageWorker, ProtocolKind,
     Rendered, TerminalImages, ViewState, WorkerConfig, draw_bytes, render_bytes,
 };
-use support::*;
 
 const FONT: FontSize = FontSize::new(10, 20);
 

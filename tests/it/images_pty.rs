@@ -4,7 +4,7 @@
 //! that candidate's image, cell for cell as the images engine renders those
 //! bytes, and not an older candidate's picture.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -329,7 +329,7 @@ fn median(v: &mut [u64]) -> Option<u64> {
 /// was logged; a cold mode (prefetch off) is still to do. It asserts
 /// nothing about time; run it by hand:
 ///
-/// `cargo test --release --test images_pty -- --ignored --nocapture step_latency`
+/// `cargo test --release --test it -- --ignored --nocapture step_latency`
 #[test]
 #[ignore = "a measurement, not a check: run by hand (see the doc comment)"]
 fn step_latency() {

@@ -3,7 +3,7 @@
 //! 审核待定 with MAT_NONCOMPLIANT and quits; then the HTTP API must hold
 //! exactly those decisions, in the audit log, under the reviewer's name.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (made here with the `openssl` command), and the console's API client:
 //! with the CA file it talks; without it, it refuses with a clear error.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! The dossier text, every image's half-block cells, sanitised hostile
 //! strings, and the exit codes of the ways it can fail.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

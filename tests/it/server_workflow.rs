@@ -4,7 +4,7 @@
 //! replaces the image and resubmits; the site passes; the district passes;
 //! the candidate sees 审核通过.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, blurry_jpeg, doc_jpeg};
 use reqwest::StatusCode;

@@ -2,7 +2,7 @@
 //! test each, asserting the precise refusal (status and problem code) and
 //! that nothing changed.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, problem};
 use reqwest::{Method, StatusCode};
@@ -481,7 +481,7 @@ async fn security_headers_on_every_response() {
             h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
             "{path}"
         );
-        // Plain http: no HSTS (tests/tls.rs checks it is there over https).
+        // Plain http: no HSTS (tests/it/tls.rs checks it is there over https).
         assert!(!h.contains_key("strict-transport-security"), "{path}");
         if path.starts_with("/api/v1/candidates") {
             assert_eq!(h["cache-control"], "no-store", "{path}");

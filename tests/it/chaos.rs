@@ -5,10 +5,10 @@
 //! log must hold every decision exactly once, by the right reviewer.
 //!
 //! Short version in `cargo test`; the long one (1,000 decisions, several
-//! kills) with `cargo test --release --test chaos -- --ignored --nocapture`.
+//! kills) with `cargo test --release --test it chaos:: -- --ignored --nocapture`.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -399,7 +399,7 @@ async fn chaos_short() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "long: cargo test --release --test chaos -- --ignored --nocapture"]
+#[ignore = "long: cargo test --release --test it chaos:: -- --ignored --nocapture"]
 async fn chaos_long() {
     let plan = Plan {
         decisions: 1000,

@@ -1,7 +1,7 @@
 //! The embedded demo assets: within the upload rules, decodable under the
 //! server's limits, and the quality hints say what each asset's flaw is.
 //!
-//! `cargo test --release --test assets -- --ignored --nocapture` prints the
+//! `cargo test --release --test it assets:: -- --ignored --nocapture` prints the
 //! calibration numbers quoted in `src/domain/quality.rs`.
 
 use std::collections::BTreeSet;

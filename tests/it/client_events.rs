@@ -2,8 +2,8 @@
 //! drop, reconnects by itself (jittered backoff) and reports it connected
 //! again, after which the console resyncs (see console_update.rs).
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::time::Duration;
 

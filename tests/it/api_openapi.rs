@@ -1,8 +1,8 @@
 //! The committed `openapi.json` is the one the code generates; the server
-//! serves the same. `UPDATE_OPENAPI=1 cargo test --test api_openapi`
+//! serves the same. `UPDATE_OPENAPI=1 cargo test --test it api_openapi`
 //! rewrites the committed copy.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 
@@ -16,7 +16,7 @@ async fn committed_openapi_is_current_and_served() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test api_openapi` and commit it"
+        "openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --test it api_openapi` and commit it"
     );
 
     let ts = TestServer::start_empty().await;

@@ -1,7 +1,7 @@
 //! Twenty reviewers' requests racing on one image with the same expected
 //! version: exactly one wins, and the audit log agrees.
 
-mod common;
+use crate::common;
 
 use common::TestServer;
 use reqwest::{Method, StatusCode};

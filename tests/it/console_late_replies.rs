@@ -5,8 +5,8 @@
 //! against the real server: the replies must change nothing, and the same
 //! `x` typed by a person must still open the picker.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The real `shenhe serve` process: its log holds no personal data, and
 //! SIGTERM lets a request in flight finish before the process exits.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The candidate side's bad inputs: each gets a problem+json error and
 //! changes nothing.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, doc_jpeg, doc_png, problem};
 use reqwest::{Method, StatusCode};

@@ -8,8 +8,8 @@
 //!    the refused list, is still there after a restart, and goes only when
 //!    the reviewer dismisses it.
 
-mod common;
-mod support;
+use crate::common;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The HTTP contract of DESIGN.md, endpoint by endpoint, against a real
 //! server over a real SQLite file.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, problem};
 use reqwest::{Method, StatusCode};

@@ -4,10 +4,10 @@
 //! mutated TOML, real JPEG/PNG with random tails, hostile strings). Also
 //! replays every committed seed and crash reproducer under `fuzz/seeds/`.
 //!
-//! `SHENHE_WRITE_SEEDS=1 cargo test --test fuzz_props write_dto_seeds`
+//! `SHENHE_WRITE_SEEDS=1 cargo test --test it write_dto_seeds`
 //! rewrites the DTO seeds from the console's fixtures.
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 #[allow(dead_code)]
 mod checks;
 
