@@ -230,7 +230,7 @@ async fn drain(client: &Client, journal: &mut Journal, user: &str, shared: &Shar
 }
 
 async fn run(plan: Plan) -> Report {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("chaos.db");
     let assignment = prepare(&db, &plan).await;

@@ -1,6 +1,6 @@
 //! The event stream survives a dropped connection: the client reports the
 //! drop, reconnects by itself (jittered backoff) and reports it connected
-//! again, after which the console resyncs (see console_update.rs).
+//! again, after which the console resyncs (see console_update/stream.rs).
 
 use crate::common;
 use crate::support;

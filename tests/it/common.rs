@@ -22,10 +22,6 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
-fn install_crypto() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 pub fn open_window() -> ReviewWindow {
     ReviewWindow::around(chrono::Local::now().date_naive())
 }
@@ -42,7 +38,7 @@ impl TestServer {
     }
 
     pub async fn start_with(demo: Option<u32>, window: ReviewWindow) -> TestServer {
-        install_crypto();
+        crate::support::install_crypto();
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("test.db");
         let server = start(ServerConfig {

@@ -32,6 +32,7 @@ const LATE: &[&[u8]] = &[
 
 #[test]
 fn late_capability_replies_are_not_keys() {
+    let _one = support::serial::pty_console();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = rt.block_on(TestServer::start_demo(12));
     let (token, name) = rt.block_on(async {

@@ -91,7 +91,7 @@ fn journaled_keys(path: &Path) -> Vec<String> {
 }
 
 fn interrupted_decision_lands_once(sig: &str) {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let rt = rt();
     let server = rt.block_on(TestServer::start_demo(12));
     let upstream: std::net::SocketAddr = server
@@ -168,17 +168,20 @@ fn interrupted_decision_lands_once(sig: &str) {
 
 #[test]
 fn sighup_mid_decision_then_restart_lands_it_once() {
+    let _one = support::serial::pty_console();
     interrupted_decision_lands_once("HUP");
 }
 
 #[test]
 fn sigterm_mid_decision_then_restart_lands_it_once() {
+    let _one = support::serial::pty_console();
     interrupted_decision_lands_once("TERM");
 }
 
 #[test]
 fn refused_decision_is_listed_survives_restart_until_dismissed() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _one = support::serial::pty_console();
+    support::install_crypto();
     let rt = rt();
     let server = rt.block_on(TestServer::start_demo(12));
     let token = rt.block_on(server.login("nanjing"));

@@ -51,7 +51,8 @@ fn next_unreviewed(imgs: &[ImageDto], from: usize) -> usize {
 
 #[test]
 fn review_in_a_real_terminal_then_check_the_api() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _one = support::serial::pty_console();
+    support::install_crypto();
     let home = tempfile::tempdir().expect("home");
     let db = home.path().join("demo.db");
     let port = free_port();

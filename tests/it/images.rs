@@ -696,9 +696,12 @@ fn render_image_errors_are_messages_with_exit_code() {
 // -------------------------------------------------------------- detection
 
 /// A real pseudo-terminal; the test plays the terminal on the master side.
+/// Close-on-exec, as std opens the slave: the other tests of this process
+/// spawn children meanwhile, which must not inherit it.
 fn pty_pair() -> (std::fs::File, std::fs::File) {
     use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    let master =
+        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
     grantpt(&master).expect("grantpt");
     unlockpt(&master).expect("unlockpt");
     let name = ptsname(&master, Vec::new()).expect("ptsname");

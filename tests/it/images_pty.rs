@@ -227,6 +227,7 @@ fn flat(d: &CandidateDetail) -> Vec<ImageDto> {
 
 #[test]
 fn ten_fast_next_candidates_end_on_the_last_ones_image() {
+    let _one = crate::support::serial::pty_console();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -333,6 +334,7 @@ fn median(v: &mut [u64]) -> Option<u64> {
 #[test]
 #[ignore = "a measurement, not a check: run by hand (see the doc comment)"]
 fn step_latency() {
+    let _one = crate::support::serial::pty_console();
     // Warm: as the console runs. Cold: prefetch off, every step fetches the
     // dossier and the image bytes from the server first.
     walk_and_time(true);

@@ -2,6 +2,17 @@
 //! per former `tests/*.rs` file, each still one concern, and the shared
 //! harness beside them. One binary links once instead of thirty times.
 //!
+//! All of them run on the test harness's threads in one process, so none
+//! may change process-wide state: no `std::env::set_var` (a child process
+//! gets its environment, a private HOME among it, through its own
+//! command), no change of working directory, no global subscriber, and
+//! rustls's provider only through [`support::install_crypto`] (once).
+//!
+//! Must not run beside one another: the console-in-a-PTY tests
+//! (`console_pty`, `console_outbox_pty`, `console_hostile_image`,
+//! `console_late_replies`, `images_pty`), which take
+//! [`support::serial::pty_console`] first; see that module for why.
+//!
 //! Run one file's tests with its module name as the filter, e.g.
 //! `cargo test --test it console_update::`.
 

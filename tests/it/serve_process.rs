@@ -35,7 +35,7 @@ async fn wait_for_log(server: &ChildServer, needle: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_personal_data_reaches_the_log() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("pii.db");
     let log = dir.path().join("server.log");

@@ -96,7 +96,7 @@ fn make_pki(dir: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_with_the_ca_file_talks_https_and_without_it_refuses() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    support::install_crypto();
     let dir = tempfile::tempdir().expect("tempdir");
     make_pki(dir.path());
     let cert = dir.path().join("server.pem");
