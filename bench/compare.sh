@@ -39,7 +39,7 @@ if [ -z "${SHENHE_PTY:-}" ]; then
     fi
     [ "$missing" = 0 ] || exit 1
     for f in $FILES; do
-        [ -f "$f" ] || { echo "no such file: $f (run 'cargo test --test images' to write the fixtures)" >&2; exit 1; }
+        [ -f "$f" ] || { echo "no such file: $f (run 'cargo test --test it images::' to write the fixtures)" >&2; exit 1; }
     done
     echo "building shenhe (release)..." >&2
     cargo build --release --quiet --bin shenhe

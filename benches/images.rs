@@ -23,7 +23,7 @@ fn scan() -> Vec<u8> {
         "/tests/fixtures/images/scan_a4.jpg"
     );
     std::fs::read(path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (run `cargo test --test images` once)"))
+        .unwrap_or_else(|e| panic!("{path}: {e} (run `cargo test --test it images::` once)"))
 }
 
 fn pipeline_per_protocol(c: &mut Criterion) {

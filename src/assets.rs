@@ -5,7 +5,7 @@
 //! no real person's data. Clean assets are distinct documents (no two are
 //! near duplicates of each other); flawed ones carry the defect a reviewer
 //! should notice, and [`crate::domain::quality::analyze`] flags it where a
-//! hint exists (`tests/assets.rs` checks both).
+//! hint exists (`tests/it/assets.rs` checks both).
 
 use crate::domain::imaging::{Format, Sniffed, sniff};
 
@@ -47,7 +47,7 @@ pub struct Asset {
 
 impl Asset {
     /// Judged by content, as uploads are. Every asset is a JPEG or PNG
-    /// (`tests/assets.rs`); anything else reads as JPEG.
+    /// (`tests/it/assets.rs`); anything else reads as JPEG.
     pub fn format(&self) -> Format {
         match sniff(self.bytes) {
             Sniffed::Accepted(f) => f,

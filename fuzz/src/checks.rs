@@ -1,5 +1,5 @@
 //! The properties the fuzz targets check, one function per target, each
-//! taking the raw fuzz input. Shared with `tests/fuzz_props.rs` (included
+//! taking the raw fuzz input. Shared with `tests/it/fuzz_props.rs` (included
 //! there by path) so `cargo test` checks the same things on proptest's
 //! inputs and on the committed seeds.
 //!

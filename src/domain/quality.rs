@@ -46,8 +46,8 @@ pub const BLUR_K: f32 = 400.0;
 
 /// Below this score an image is flagged `blurry`.
 ///
-/// Measured on `assets/` (`cargo test --release --test assets --
-/// --ignored --nocapture`): 24 clean scans and photos score 0.661–0.924;
+/// Measured on `assets/` (`cargo test --release --test it assets::
+/// -- --ignored --nocapture`): 24 clean scans and photos score 0.661–0.924;
 /// Gaussian-blurred ones 0.029 (σ 5), 0.043 (σ 4.5) and 0.219 (σ 3.5 at
 /// 1600 px, text still guessable). 0.4 (v ≈ 267) sits near the geometric
 /// middle of 0.219 and 0.661 in variance terms. A washed-out photo scores

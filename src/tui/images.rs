@@ -128,7 +128,7 @@ impl LivePainter {
 
     /// A frame was written to the terminal: if it carried the awaited image,
     /// log the interval (the instrument behind the "one frame warm, 50 ms
-    /// cold" goals; the ignored test `step_latency` in tests/images_pty.rs
+    /// cold" goals; the ignored test `step_latency` in tests/it/images_pty.rs
     /// collects these lines).
     pub fn frame_done(&mut self) {
         if let Some(l) = self.latency

@@ -1,0 +1,266 @@
+//! Shared harness: a real server on 127.0.0.1:0 over a real SQLite file in
+//! a temporary folder, and a reqwest client. Used by the server's tests and
+//! the console's.
+#![allow(dead_code)]
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use shenhe::domain::rules::ReviewWindow;
+use shenhe::server::{RunningServer, ServerConfig, start};
+
+pub const PASSWORD: &str = "demo";
+
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub base_url: String,
+    pub client: Client,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+pub fn open_window() -> ReviewWindow {
+    ReviewWindow::around(chrono::Local::now().date_naive())
+}
+
+impl TestServer {
+    /// The demo data with `n` candidates (0: only the demo accounts).
+    pub async fn start_demo(n: u32) -> TestServer {
+        TestServer::start_with(Some(n), open_window()).await
+    }
+
+    /// No accounts, no candidates.
+    pub async fn start_empty() -> TestServer {
+        TestServer::start_with(None, open_window()).await
+    }
+
+    pub async fn start_with(demo: Option<u32>, window: ReviewWindow) -> TestServer {
+        crate::support::install_crypto();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("test.db");
+        let server = start(ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            db: db.clone(),
+            demo,
+            window,
+            tls: None,
+        })
+        .await
+        .expect("server starts");
+        TestServer {
+            base_url: server.base_url.clone(),
+            server: Some(server),
+            client: Client::builder().build().expect("client"),
+            db,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let r = self.client.request(method, self.url(path));
+        match token {
+            Some(t) => r.bearer_auth(t),
+            None => r,
+        }
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> Response {
+        self.req(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("send")
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, token: &str, path: &str) -> T {
+        let r = self.get(token, path).await;
+        assert_eq!(r.status(), StatusCode::OK, "GET {path}");
+        r.json().await.expect("json")
+    }
+
+    pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.req(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("send")
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> Response {
+        self.req(Method::DELETE, path, Some(token))
+            .send()
+            .await
+            .expect("send")
+    }
+
+    /// Log in a demo reviewer (password `demo`); returns the token.
+    pub async fn login(&self, username: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "login {username}");
+        let v: Value = r.json().await.expect("json");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Log in a demo candidate by reg_no; returns the token.
+    pub async fn login_candidate(&self, reg_no: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/api/v1/candidate/session"))
+            .json(&serde_json::json!({"reg_no": reg_no, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::OK, "candidate login {reg_no}");
+        let v: Value = r.json().await.expect("json");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Every candidate in the token's scope with the given state (all pages).
+    pub async fn candidates(&self, token: &str, state: Option<&str>) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/candidates?limit=500".to_string();
+            if let Some(s) = state {
+                path.push_str(&format!("&state={s}"));
+            }
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let v: Value = self.get_json(token, &path).await;
+            out.extend(v["items"].as_array().cloned().unwrap_or_default());
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+
+    /// Upload `bytes` as a candidate into `category` (optionally a slot).
+    pub async fn upload(
+        &self,
+        token: &str,
+        category: &str,
+        slot: Option<u8>,
+        bytes: Vec<u8>,
+        file_name: &str,
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string()),
+        );
+        if let Some(s) = slot {
+            form = form.text("slot", s.to_string());
+        }
+        self.req(
+            Method::POST,
+            &format!("/api/v1/candidate/materials/{category}/images"),
+            Some(token),
+        )
+        .multipart(form)
+        .send()
+        .await
+        .expect("send")
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+    }
+}
+
+/// The problem+json body of an error response, checked for its shape.
+pub async fn problem(r: Response, status: u16, code: &str) -> Value {
+    assert_eq!(r.status().as_u16(), status, "status for expected {code}");
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct}"
+    );
+    let v: Value = r.json().await.expect("problem json");
+    assert_eq!(v["code"], code, "{v}");
+    assert_eq!(v["status"], status);
+    v
+}
+
+/// A sharp document-like page (JPEG), different per `seed`.
+pub fn doc_jpeg(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    encode_jpeg(&doc(seed, w, h), 85)
+}
+
+/// The same page, blurred (a reviewer would ask for a new photo).
+pub fn blurry_jpeg(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    encode_jpeg(&image::imageops::blur(&doc(seed, w, h), 6.0), 85)
+}
+
+pub fn doc_png(seed: u32, w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    doc(seed, w, h)
+        .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png");
+    out
+}
+
+fn encode_jpeg(img: &image::RgbImage, q: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q)
+        .encode_image(img)
+        .expect("jpeg");
+    out
+}
+
+fn doc(seed: u32, w: u32, h: u32) -> image::RgbImage {
+    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([245, 243, 236]));
+    let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        state
+    };
+    for line in 0..12 {
+        let y0 = h / 10 + line * (h / 16);
+        let x0 = w / 10 + next() % (w / 8);
+        let len = w / 3 + next() % (w / 3);
+        let mut x = x0;
+        while x + 14 < (x0 + len).min(w - 20) {
+            for yy in y0..(y0 + h / 30).min(h) {
+                for xx in x..x + 12 {
+                    if next() % 4 != 0 {
+                        img.put_pixel(xx, yy, image::Rgb([30, 30, 40]));
+                    }
+                }
+            }
+            x += 16;
+        }
+    }
+    let px = if seed.is_multiple_of(2) {
+        w / 12
+    } else {
+        w * 7 / 10
+    };
+    for yy in h / 5..h / 2 {
+        for xx in px..px + w / 6 {
+            img.put_pixel(xx, yy, image::Rgb([90, 110, 150]));
+        }
+    }
+    img
+}

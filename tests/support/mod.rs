@@ -1,5 +1,0 @@
-//! Test support shared by integration tests.
-pub mod child_server;
-pub mod console;
-pub mod fault_proxy;
-pub mod screen;
