@@ -13,3 +13,4 @@ pub mod outbox;
 pub mod server;
 pub mod tui;
 pub mod ui;
+pub mod web;
