@@ -3,3 +3,5 @@ pub mod child_server;
 pub mod console;
 pub mod fault_proxy;
 pub mod screen;
+pub mod web;
+pub mod webdriver;

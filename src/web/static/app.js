@@ -121,25 +121,22 @@ function render(src, rot, edge) {
 
 const encode = (c, q) => new Promise((ok, err) => c.toBlob((b) => (b ? ok(b) : err(new Error('encode'))), 'image/jpeg', q));
 
-// Text stays legible at ~1600 px and JPEG quality >= 0.6; bytes grow with
-// pixels, so one probe predicts the edge that fits, then a binary search
-// finds the best quality there. Chroma survives (red seals stay red).
+// Text stays legible at ~1600 px even at JPEG quality 0.55, less so when
+// the page shrinks: keep the pixels, give up quality first, and shrink
+// only when even 0.55 does not fit. Then a binary search finds the best
+// quality that fits. Chroma survives (red seals stay red).
+const FLOOR = 0.55;
 async function fit(bmp, rot) {
-  const longest = Math.max(bmp.width, bmp.height);
-  let edge = Math.min(1600, longest);
-  const probe = await encode(render(bmp, rot, edge), 0.8);
-  edge = Math.round(edge * Math.sqrt((0.85 * LIMIT) / probe.size));
-  edge = Math.max(640, Math.min(2400, longest, edge));
-  for (let tries = 0; tries < 8; tries++) {
+  let edge = Math.min(1600, Math.max(bmp.width, bmp.height));
+  for (;;) {
     const c = render(bmp, rot, edge);
-    let lo = 0.6;
-    let hi = 0.92;
-    let best = null;
-    const top = await encode(c, hi);
-    if (top.size <= LIMIT) return { blob: top, w: c.width, h: c.height, q: hi };
-    const bottom = await encode(c, lo);
+    const top = await encode(c, 0.92);
+    if (top.size <= LIMIT) return { blob: top, w: c.width, h: c.height, q: 0.92 };
+    const bottom = await encode(c, FLOOR);
     if (bottom.size <= LIMIT) {
-      best = { blob: bottom, q: lo };
+      let best = { blob: bottom, q: FLOOR };
+      let lo = FLOOR;
+      let hi = 0.92;
       for (let i = 0; i < 5; i++) {
         const q = (lo + hi) / 2;
         const b = await encode(c, q);
@@ -150,9 +147,10 @@ async function fit(bmp, rot) {
       }
       return { ...best, w: c.width, h: c.height };
     }
-    edge = Math.round(edge * 0.85);
+    if (edge <= 480) throw new Error('fit');
+    // Bytes grow with pixels: aim the next edge at what should fit.
+    edge = Math.max(480, Math.round(edge * Math.min(0.9, Math.sqrt((0.95 * LIMIT) / bottom.size))));
   }
-  throw new Error('fit');
 }
 
 // ---- the preparation dialog
@@ -339,9 +337,12 @@ ask.addEventListener('click', (e) => {
 });
 
 async function post(url) {
-  const fd = new FormData();
-  fd.append('csrf', $('input[name=csrf]').value);
-  const res = await fetch(url, { method: 'POST', body: fd, headers: { 'X-Requested-With': 'shenhe' } });
+  const csrf = $('input[name=csrf]').value;
+  const res = await fetch(url, {
+    method: 'POST',
+    body: new URLSearchParams({ csrf }),
+    headers: { 'X-Requested-With': 'shenhe', 'X-CSRF-Token': csrf },
+  });
   let body = {};
   try {
     body = await res.json();
