@@ -226,6 +226,19 @@ fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
             shenhe::api::client::Timeouts::default(),
         )?;
         let session = client.login("nanjing", "demo").await?;
+        // The other side of the loop: a candidate in a browser, same address.
+        let candidate = client
+            .candidates(&shenhe::api::dto::CandidateQuery {
+                state: Some("not_started".into()),
+                limit: Some(1),
+                ..Default::default()
+            })
+            .await
+            .ok()
+            .and_then(|l| l.items.into_iter().next());
+        let banner = shenhe::web::demo_banner(&server.base_url, candidate.map(|c| c.reg_no));
+        tracing::info!("{banner}");
+        say!("{banner}");
         let result = tui::run(tui::RunOptions {
             config: cfg,
             config_error: cfg_err,

@@ -384,7 +384,7 @@ async fn forgeries_other_candidates_and_hostile_text_are_refused() {
     );
 
     // Caching: the script by ETag; a candidate's own image never stored.
-    let (s, h, js) = p.get(&format!("/static/app.js?v=1")).await;
+    let (s, h, js) = p.get("/static/app.js?v=1").await;
     assert_eq!(s, StatusCode::OK);
     let etag = h["etag"].clone();
     let r = p

@@ -68,6 +68,15 @@ impl Extra {
     }
 }
 
+/// What `shenhe demo` prints: where a candidate logs in, and as whom.
+pub fn demo_banner(base_url: &str, reg_no: Option<String>) -> String {
+    let who = match reg_no {
+        Some(r) => format!("报名号 {r}，密码 demo"),
+        None => "任一考生的报名号，密码 demo".to_string(),
+    };
+    format!("考生上传页面 (candidate page): {base_url}/  ·  {who}")
+}
+
 #[derive(Clone)]
 pub struct WebState {
     pub app: AppState,

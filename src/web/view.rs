@@ -234,7 +234,7 @@ pub fn standing_feedback(me: &CandidateSelf, r: Reviews) -> Vec<FeedbackItem> {
             }
         }
     }
-    items.sort_by(|a, b| b.at.cmp(&a.at));
+    items.sort_by_key(|i| std::cmp::Reverse(i.at));
     items
 }
 
