@@ -60,7 +60,7 @@ async fn browser_candidate_and_console_reviewer_close_the_loop() {
         screen.keys(&reg_no);
         screen.keys("\r");
         screen.wait_for("the candidate in the queue", |t| {
-            t.contains(&name) && t.contains("队列 1/1")
+            t.contains(&name) && t.contains("队列 1/1 ")
         });
         screen.keys("\r");
         screen.wait_for("the candidate, claimed", |t| t.contains("由我审核"));
@@ -114,15 +114,19 @@ async fn browser_candidate_and_console_reviewer_close_the_loop() {
     blocking(|| {
         screen.keys("q");
         screen.wait_for("the queue", |t| t.contains("队列"));
-        screen.keys("/\r");
+        // Whatever the search field holds now, replace it.
+        screen.keys("/");
+        screen.keys(&"\x7f".repeat(20));
+        screen.keys(&reg_no);
+        screen.keys("\r");
         screen.wait_for("the resubmitted candidate", |t| {
-            t.contains(&name) && t.contains("队列 1/1")
+            t.contains(&name) && t.contains("队列 1/1 ")
         });
         screen.keys("\r");
         screen.wait_for("the candidate again", |t| t.contains("由我审核"));
         screen.keys("a");
         screen.keys("P");
-        screen.wait_for("the pass", |t| t.contains("审核通过"));
+        screen.wait_for("the pass", |t| t.contains("审核通过 · u 撤销"));
         screen.wait_for("everything sent", |t| t.contains("⟳ 0 待发送"));
         screen.keys("qq");
     });
