@@ -173,7 +173,7 @@ fn image_box(s: &Slot, img: &CandidateImageDto) -> Markup {
                     width=(img.width) height=(img.height);
             }
             @if locked {
-                span.lock-badge { span aria-hidden="true" { "🔒" } "锁定" }
+                span.lock-badge { "锁定" }
             }
             @if s.can_delete {
                 form.del method="get" action=(format!("/images/{}/delete", img.id)) {
@@ -224,8 +224,9 @@ fn slot(s: &Slot, csrf: &str, first: bool) -> Markup {
                         button.camera type="button" hidden aria-describedby=(format!("file-{id}")) { "拍照" }
                     }
                     div.progress hidden {
-                        progress max="100" value="0" {}
-                        p.progress-text aria-live="polite" {}
+                        progress max="100" value="0" aria-hidden="true" {}
+                        p.progress-text aria-hidden="true" {}
+                        p.progress-live.sr-only aria-live="polite" {}
                         button.retry type="button" hidden { "重试" }
                     }
                 }
@@ -295,7 +296,7 @@ fn dialogs() -> Markup {
                 button type="button" data-rot="-90" { "向左转 90°" }
                 button type="button" data-rot="90" { "向右转 90°" }
             }
-            div.actions {
+            div.actions.prep-go {
                 button.primary type="button" data-act="upload" disabled { "上传" }
                 button type="button" data-act="cancel" { "取消" }
             }

@@ -163,7 +163,9 @@ async function prepare() {
   const up = $('[data-act=upload]', prep);
   up.disabled = true;
   info.textContent = '正在处理图片…';
-  const t0 = performance.now();
+  // Timed from the choice of the file (decoding included) the first time.
+  const t0 = j.t0 || performance.now();
+  j.t0 = 0;
   try {
     const rot = (j.rot + j.decoded.extra) % 360;
     const { info: ji, buf } = j.decoded;
@@ -197,7 +199,7 @@ async function prepare() {
 }
 
 async function open(form, file) {
-  job = { form, file, rot: 0, decoded: null, out: null };
+  job = { form, file, rot: 0, decoded: null, out: null, t0: performance.now() };
   const j = job;
   $('.prep-name', prep).textContent = form.closest('.slot').dataset.label;
   delete prep.dataset.bytes;
@@ -236,11 +238,21 @@ prep.addEventListener('close', () => {
 function send(form, blob, key) {
   const box = $('.progress', form);
   const bar = $('progress', box);
-  const text = $('.progress-text', box);
+  const shown = $('.progress-text', box);
+  const live = $('.progress-live', box);
+  // Shown at every event; spoken (aria-live) only in quarters and at the end.
+  const text = {
+    set textContent(t) {
+      shown.textContent = t;
+      live.textContent = t;
+    },
+  };
   const retry = $('.retry', box);
+  const buttons = [...form.querySelectorAll('.actions button')];
   box.hidden = false;
   retry.hidden = true;
   form.classList.add('busy');
+  for (const b of buttons) b.disabled = true;
   let said = -1;
   const fd = new FormData();
   fd.append('csrf', form.elements.csrf.value);
@@ -253,6 +265,7 @@ function send(form, blob, key) {
   xhr.timeout = 120000;
   const fail = (msg, again) => {
     form.classList.remove('busy');
+    for (const b of buttons) b.disabled = false;
     bar.value = 0;
     text.textContent = msg;
     retry.hidden = !again;
@@ -262,11 +275,11 @@ function send(form, blob, key) {
     if (!e.lengthComputable) return;
     const p = Math.round((e.loaded * 100) / e.total);
     bar.value = p;
-    // The live region speaks in quarters, not at every event.
+    shown.textContent = `正在上传 ${p}%（共 ${kb(e.total)}）`;
     const step = Math.floor(p / 25);
     if (step !== said) {
       said = step;
-      text.textContent = `正在上传 ${p}%（共 ${kb(e.total)}）`;
+      live.textContent = shown.textContent;
     }
   };
   xhr.onload = () => {
