@@ -273,3 +273,94 @@ async fn a_candidate_uploads_replaces_and_submits_in_a_real_browser() {
     b.quit().await;
     ts.shutdown().await;
 }
+
+/// What an accessibility review checks, asserted in the real page: labels
+/// that name category and slot, names on every button, alt texts, a live
+/// region per upload, state in words, and the keyboard path through
+/// delete's confirmation (Enter opens it, focus goes into it, Escape
+/// cancels and nothing is deleted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_is_labelled_and_keyboard_operable() {
+    let ts = common::TestServer::start_demo(60).await;
+    let base = ts.base_url.clone();
+    let (_, reg_no, token) = web::fresh_candidate(&base).await;
+    let r = ts
+        .upload(
+            &token,
+            "ID_PROOF",
+            Some(0),
+            common::doc_jpeg(3, 900, 600),
+            "f.jpg",
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let b = Browser::start(390, 844).await;
+    web::log_in(&b, &base, &reg_no).await;
+
+    let report = b
+        .js(
+            "const out = [];\
+             if (document.documentElement.lang !== 'zh-CN') out.push('lang');\
+             for (const i of document.querySelectorAll('form.up input[type=file]')) {\
+               const l = [...i.labels].map(l => l.textContent.trim());\
+               if (l.length !== 1 || !/^\\S+ (正面|反面|第\\d+张)$/.test(l[0])) out.push('label ' + l);\
+             }\
+             for (const b of document.querySelectorAll('button')) {\
+               if (!(b.textContent.trim() || b.getAttribute('aria-label'))) out.push('unnamed button');\
+             }\
+             for (const img of document.querySelectorAll('img')) if (!img.alt) out.push('no alt ' + img.src);\
+             const forms = document.querySelectorAll('form.up').length;\
+             const live = document.querySelectorAll('form.up [aria-live=polite]').length;\
+             if (forms !== live || forms === 0) out.push('live regions ' + live + '/' + forms);\
+             for (const s of document.querySelectorAll('.img-state')) {\
+               if (!/已锁定|未锁定/.test(s.textContent)) out.push('state not in words');\
+             }\
+             return out;",
+            vec![],
+        )
+        .await;
+    assert_eq!(report, json!([]), "accessibility findings");
+
+    // Tab from the file input reaches its 上传 button.
+    let input = b.labelled("身份证明 正面").await.expect("input");
+    b.js("arguments[0].focus();", vec![input.json()]).await;
+    b.press("\u{E004}").await;
+    let focused = b
+        .js("return document.activeElement.textContent.trim();", vec![])
+        .await;
+    assert_eq!(focused, json!("重新上传"));
+
+    // "－" by keyboard: Enter asks, focus moves into the dialog, Escape
+    // cancels, the image is still there.
+    b.js(
+        "document.querySelector('#slot-ID_PROOF-0 button.minus').focus();",
+        vec![],
+    )
+    .await;
+    b.press("\u{E007}").await;
+    b.wait(
+        "the confirmation",
+        "return document.getElementById('confirm').open;",
+    )
+    .await;
+    let inside = b
+        .js(
+            "return document.getElementById('confirm').contains(document.activeElement);",
+            vec![],
+        )
+        .await;
+    assert_eq!(inside, json!(true), "focus in the dialog");
+    b.press("\u{E00C}").await;
+    b.wait(
+        "the dialog closed",
+        "return !document.getElementById('confirm').open;",
+    )
+    .await;
+    let m = me(&base, &token).await;
+    assert!(
+        image_at(&m, "ID_PROOF", 0).is_some(),
+        "Escape deleted nothing"
+    );
+    b.quit().await;
+    ts.shutdown().await;
+}

@@ -304,7 +304,7 @@ fn dialogs() -> Markup {
         dialog id="confirm" aria-labelledby="confirm-msg" {
             p id="confirm-msg" {}
             div.actions {
-                button.primary type="button" data-act="yes" {}
+                button.primary type="button" data-act="yes" { "确定" }
                 button type="button" data-act="no" { "取消" }
             }
         }

@@ -109,9 +109,9 @@ fn fingerprint(category: MaterialCategory, slot: Option<u8>, bytes: &[u8]) -> St
     hex::encode(h.finalize())
 }
 
+/// The script gets JSON now; a form gets `Err`, and the caller renders the
+/// whole page with the refusal (it needs the candidate's state for that).
 fn refused(
-    st: &WebState,
-    s: &WebSession,
     headers: &HeaderMap,
     e: &ApiError,
     size: Option<usize>,
@@ -121,7 +121,6 @@ fn refused(
         let retry = e.status.is_server_error() || e.status == StatusCode::TOO_MANY_REQUESTS;
         return Ok(json_error(e.status, &msg, retry));
     }
-    let _ = (st, s);
     Err((e.status, msg))
 }
 
@@ -156,21 +155,21 @@ async fn run(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, (StatusCode, String)> {
     let Some(category) = MaterialCategory::from_code(category) else {
-        return refused(st, s, headers, &ApiError::not_found(), None);
+        return refused(headers, &ApiError::not_found(), None);
     };
     let Ok(multipart) = multipart else {
         let e = ApiError::bad_request("invalid_multipart", "not multipart");
-        return refused(st, s, headers, &e, None);
+        return refused(headers, &e, None);
     };
     let form = match read_form(multipart).await {
         Ok(f) => f,
         Err(FormError::TooLarge) => {
             let e = ApiError::payload_too_large("over the form limit");
-            return refused(st, s, headers, &e, None);
+            return refused(headers, &e, None);
         }
         Err(FormError::Bad | FormError::Slot) => {
             let e = ApiError::unprocessable("invalid_field", "bad form");
-            return refused(st, s, headers, &e, None);
+            return refused(headers, &e, None);
         }
     };
     if !check_post(s, headers, form.csrf.as_deref()) {
@@ -186,7 +185,7 @@ async fn run(
             retry_after: Some(wait),
             ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "uploads")
         };
-        let mut r = match refused(st, s, headers, &e, None) {
+        let mut r = match refused(headers, &e, None) {
             Ok(r) => r,
             Err((status, msg)) => materials_page(st, s, status, None, Some(&msg)).await,
         };
@@ -197,11 +196,11 @@ async fn run(
     }
     let Some(bytes) = form.file else {
         let e = ApiError::bad_request("invalid_multipart", "no file");
-        return refused(st, s, headers, &e, None);
+        return refused(headers, &e, None);
     };
     if form.size > MAX_UPLOAD_BYTES {
         let e = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", "too large");
-        return refused(st, s, headers, &e, Some(form.size));
+        return refused(headers, &e, Some(form.size));
     }
 
     // The script's Idempotency-Key: a replay answers what the first did.
@@ -237,7 +236,7 @@ async fn run(
             return Ok(r);
         }
         let e = ApiError::unprocessable("idempotency_key_reused", "key reused");
-        return refused(st, s, headers, &e, None);
+        return refused(headers, &e, None);
     }
 
     let size = bytes.len();
@@ -278,6 +277,6 @@ async fn run(
                 )))
             }
         }
-        Err(e) => refused(st, s, headers, &e, Some(size)).map(IntoResponse::into_response),
+        Err(e) => refused(headers, &e, Some(size)).map(IntoResponse::into_response),
     }
 }

@@ -300,6 +300,25 @@ impl Browser {
             .expect("png base64")
     }
 
+    /// Press keys on whatever has the focus (WebDriver key codes: Tab is
+    /// `\u{E004}`, Enter `\u{E007}`, Escape `\u{E00C}`).
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|k| {
+                [
+                    json!({"type": "keyDown", "value": k.to_string()}),
+                    json!({"type": "keyUp", "value": k.to_string()}),
+                ]
+            })
+            .collect();
+        self.post(
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
     /// Chromium's network throttling (for the "upload in progress" shot).
     pub async fn throttle(&self, upload_bytes_per_s: u64) {
         self.post(
