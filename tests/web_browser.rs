@@ -364,3 +364,60 @@ async fn the_page_is_labelled_and_keyboard_operable() {
     b.quit().await;
     ts.shutdown().await;
 }
+
+/// A dropped connection: the slot says so and offers 重试, which sends the
+/// same prepared file with the same Idempotency-Key; one image results.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upload_is_retried_from_its_slot() {
+    let ts = common::TestServer::start_demo(60).await;
+    let base = ts.base_url.clone();
+    let (_, reg_no, token) = web::fresh_candidate(&base).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("front.jpg");
+    std::fs::write(&file, web::exif_jpeg(&web::document(2000, 1300, 41), 1, 90)).expect("write");
+    let b = Browser::start(390, 844).await;
+    web::log_in(&b, &base, &reg_no).await;
+
+    let input = b.labelled("身份证明 正面").await.expect("input");
+    b.choose_file(&input, &file).await;
+    b.wait(
+        "the prepared photo",
+        "const d = document.getElementById('prep'); return d.dataset.bytes && !d.querySelector('[data-act=upload]').disabled;",
+    )
+    .await;
+    b.offline(true).await;
+    let go = b.button("#prep", "上传").await.expect("上传");
+    b.click(&go).await;
+    b.wait(
+        "the failure and 重试",
+        "const s = document.getElementById('slot-ID_PROOF-0');\
+         return s.textContent.includes('网络中断') && !s.querySelector('.retry').hidden;",
+    )
+    .await;
+    assert!(image_at(&me(&base, &token).await, "ID_PROOF", 0).is_none());
+    let live = b
+        .js(
+            "return document.querySelector('#slot-ID_PROOF-0 .progress-live').textContent;",
+            vec![],
+        )
+        .await;
+    assert!(
+        live.as_str().is_some_and(|t| t.contains("网络中断")),
+        "announced: {live}"
+    );
+
+    b.offline(false).await;
+    let retry = b.button("#slot-ID_PROOF-0", "重试").await.expect("重试");
+    b.click(&retry).await;
+    b.wait(
+        "the retried upload",
+        "const s = document.getElementById('slot-ID_PROOF-0'); return s && s.querySelector('img');",
+    )
+    .await;
+    let m = me(&base, &token).await;
+    let front = image_at(&m, "ID_PROOF", 0).expect("stored once");
+    assert_eq!(front["generation"], 1);
+    assert!(front["bytes"].as_i64().is_some_and(|n| n <= 204_800));
+    b.quit().await;
+    ts.shutdown().await;
+}

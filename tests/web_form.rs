@@ -426,3 +426,66 @@ async fn forgeries_other_candidates_and_hostile_text_are_refused() {
     assert!(html.contains("上传过于频繁"));
     ts.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_retried_upload_is_replayed_not_repeated() {
+    let ts = common::TestServer::start_demo(60).await;
+    let (_, reg_no, token) = web::fresh_candidate(&ts.base_url).await;
+    let mut p = Plain::new(&ts.base_url);
+    let csrf = p.log_in(&reg_no).await;
+    let key = "0b7e2a52-8d4e-4c1e-9a51-2f3c1d6e7f80";
+    let bytes = small_jpeg();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        // As the page's script sends it: header token, JSON back.
+        let form = multipart::Form::new().text("slot", "0").part(
+            "file",
+            multipart::Part::bytes(bytes.clone()).file_name("photo.jpg"),
+        );
+        let r = p
+            .http
+            .post(format!("{}/materials/DIPLOMA/upload", ts.base_url))
+            .header("cookie", p.cookie_header())
+            .header("origin", p.origin())
+            .header("x-requested-with", "shenhe")
+            .header("x-csrf-token", &csrf)
+            .header("idempotency-key", key)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let replayed = r.headers().contains_key("idempotent-replayed");
+        let v: serde_json::Value = r.json().await.expect("json");
+        answers.push((replayed, v));
+    }
+    assert!(!answers[0].0 && answers[1].0, "the second is a replay");
+    assert_eq!(answers[0].1, answers[1].1);
+    let me: serde_json::Value = ts.get_json(&token, "/api/v1/candidate/me").await;
+    let dip = web::image_at(&me, "DIPLOMA", 0).expect("stored");
+    assert_eq!(dip["generation"], 1, "uploaded once");
+    assert!(web::image_at(&me, "DIPLOMA", 1).is_none());
+    ts.shutdown().await;
+}
+
+#[tokio::test]
+async fn outside_the_window_nothing_can_be_uploaded() {
+    let today = chrono::Local::now().date_naive();
+    let closed = shenhe::domain::rules::ReviewWindow {
+        opens: today - chrono::Duration::days(40),
+        closes: today - chrono::Duration::days(10),
+    };
+    let ts = common::TestServer::start_with(Some(60), closed).await;
+    let site = ts.login("nanjing").await;
+    let c = ts.candidates(&site, Some("not_started")).await;
+    let reg_no = c[0]["reg_no"].as_str().expect("reg_no").to_string();
+    let mut p = Plain::new(&ts.base_url);
+    let csrf = p.log_in(&reg_no).await;
+    let (_, _, html) = p.get("/materials").await;
+    assert!(html.contains("不在审核期内"), "the window is said");
+    assert!(!html.contains("name=\"file\""), "no file inputs");
+    let (s, html) = p.upload("ID_PROOF", 0, &csrf, small_jpeg()).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(html.contains("不在审核期内，现在不能上传"));
+    ts.shutdown().await;
+}

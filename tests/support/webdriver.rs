@@ -321,10 +321,19 @@ impl Browser {
 
     /// Chromium's network throttling (for the "upload in progress" shot).
     pub async fn throttle(&self, upload_bytes_per_s: u64) {
+        self.network(false, upload_bytes_per_s).await;
+    }
+
+    /// Take the browser off the network (or back on it, unthrottled).
+    pub async fn offline(&self, off: bool) {
+        self.network(off, 100_000_000).await;
+    }
+
+    async fn network(&self, offline: bool, upload_bytes_per_s: u64) {
         self.post(
             "/chromium/network_conditions",
-            json!({"network_conditions": {"offline": false, "latency": 20,
-                "download_throughput": 10_000_000, "upload_throughput": upload_bytes_per_s}}),
+            json!({"network_conditions": {"offline": offline, "latency": 20,
+                "download_throughput": 100_000_000, "upload_throughput": upload_bytes_per_s}}),
         )
         .await;
     }
