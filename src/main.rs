@@ -226,16 +226,24 @@ fn demo(cli: &Cli, args: shenhe::cli::DemoArgs) -> ExitCode {
             shenhe::api::client::Timeouts::default(),
         )?;
         let session = client.login("nanjing", "demo").await?;
-        // The other side of the loop: a candidate in a browser, same address.
-        let candidate = client
-            .candidates(&shenhe::api::dto::CandidateQuery {
-                state: Some("not_started".into()),
+        // The other side of the loop: a candidate in a browser, same address;
+        // best one who can still upload (not submitted, or 审核待定).
+        let mut candidate = None;
+        for state in [Some("not_started"), Some("pending"), None] {
+            let q = shenhe::api::dto::CandidateQuery {
+                state: state.map(str::to_string),
                 limit: Some(1),
                 ..Default::default()
-            })
-            .await
-            .ok()
-            .and_then(|l| l.items.into_iter().next());
+            };
+            candidate = client
+                .candidates(&q)
+                .await
+                .ok()
+                .and_then(|l| l.items.into_iter().next());
+            if candidate.is_some() {
+                break;
+            }
+        }
         let banner = shenhe::web::demo_banner(&server.base_url, candidate.map(|c| c.reg_no));
         tracing::info!("{banner}");
         say!("{banner}");
