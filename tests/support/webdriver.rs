@@ -4,6 +4,7 @@
 //! runs their real script.
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,8 +53,12 @@ pub struct Driver {
 }
 
 impl Drop for Driver {
+    /// chromedriver and the Chromium it started share a process group of
+    /// their own: ending the group leaves no browser behind, even when a
+    /// test failed before `quit`.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();
     }
 }
@@ -77,6 +82,7 @@ impl Browser {
         let port = free_port();
         let child = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
