@@ -15,3 +15,4 @@ pub mod outbox;
 pub mod server;
 pub mod tui;
 pub mod ui;
+pub mod web;

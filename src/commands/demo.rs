@@ -47,6 +47,27 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
         tracing::info!(target: LOG, "demo server at {}", server.base_url);
         let client = Client::new(&server.base_url, None, Timeouts::default())?;
         let session = client.login("nanjing", "demo").await?;
+        // The other side of the loop: a candidate in a browser, same address;
+        // best one who can still upload (not submitted, or 审核待定).
+        let mut candidate = None;
+        for state in [Some("not_started"), Some("pending"), None] {
+            let q = crate::api::dto::CandidateQuery {
+                state: state.map(str::to_string),
+                limit: Some(1),
+                ..Default::default()
+            };
+            candidate = client
+                .candidates(&q)
+                .await
+                .ok()
+                .and_then(|l| l.items.into_iter().next());
+            if candidate.is_some() {
+                break;
+            }
+        }
+        let banner = crate::web::demo_banner(&server.base_url, candidate.map(|c| c.reg_no));
+        tracing::info!(target: LOG, "{banner}");
+        say!("{banner}");
         let result = tui::run(tui::RunOptions {
             config: cfg,
             config_error: cfg_err,

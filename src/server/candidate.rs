@@ -183,10 +183,23 @@ pub async fn upload(
     }
     let bytes =
         file.ok_or_else(|| ApiError::bad_request("invalid_multipart", "no `file` field"))?;
+    let image = accept_upload(&st, c.id, category, slot, bytes, key).await?;
+    Ok((StatusCode::CREATED, axum::Json(UploadResponse { image })))
+}
 
+/// Every rule an upload must pass, then storage: shared by the API and the
+/// candidates' web page, so both refuse exactly the same files.
+pub async fn accept_upload(
+    st: &AppState,
+    candidate_id: i64,
+    category: MaterialCategory,
+    slot: Option<u8>,
+    bytes: Vec<u8>,
+    key: IdemKey,
+) -> Result<CandidateImageDto, ApiError> {
     // Cheap checks first (window, state, size, format by content), so a
     // refused upload is never decoded.
-    let reviews = st.store.candidate_reviews(c.id).await?;
+    let reviews = st.store.candidate_reviews(candidate_id).await?;
     check_upload(bytes.len(), sniff(&bytes), &st.window, today(), reviews)
         .map_err(|e| ApiError::from(StoreError::Upload(e)))?;
 
@@ -209,7 +222,7 @@ pub async fn upload(
     let (image, change) = st
         .store
         .upload(
-            c.id,
+            candidate_id,
             NewUpload {
                 category,
                 slot,
@@ -222,7 +235,7 @@ pub async fn upload(
         )
         .await?;
     st.events.publish(change);
-    Ok((StatusCode::CREATED, axum::Json(UploadResponse { image })))
+    Ok(image)
 }
 
 /// Delete an unlocked image (before submission, or while 审核待定).
@@ -238,9 +251,20 @@ pub async fn delete_image(
     ApiPath(id): ApiPath<i64>,
     key: IdemKey,
 ) -> Result<StatusCode, ApiError> {
+    remove_image(&st, c.id, id, key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete one of the candidate's own unlocked images (API and web page).
+pub async fn remove_image(
+    st: &AppState,
+    candidate_id: i64,
+    image_id: i64,
+    key: IdemKey,
+) -> Result<(), ApiError> {
     let change = st
         .store
-        .delete_image(c.id, id, &st.window, ctx(key))
+        .delete_image(candidate_id, image_id, &st.window, ctx(key))
         .await
         .map_err(|e| match e {
             StoreError::Image(crate::domain::image::ImageTransitionError::Locked) => {
@@ -249,7 +273,7 @@ pub async fn delete_image(
             other => other.into(),
         })?;
     st.events.publish(change);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Submit (or resubmit after 审核待定): every image is locked again.

@@ -202,6 +202,7 @@ pub fn router(state: AppState) -> Router {
 
     // route_layer: only requests that reach a handler; an unsupported
     // method gets its 405 whatever headers it carries.
+    let web = crate::web::router(state.clone());
     api.route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         idempotency::middleware,
@@ -235,6 +236,9 @@ pub fn router(state: AppState) -> Router {
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     ))
+    // The candidates' pages (`/`, `/materials` …) keep their own headers:
+    // their CSP must allow their own script and stylesheet.
+    .merge(web)
 }
 
 /// One line per request: method, route template (never the concrete URL,
@@ -324,6 +328,8 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         ));
+        // The pages' cookies get `Secure`.
+        app = app.layer(axum::Extension(crate::web::session::Tls));
     }
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let scheme = if config.tls.is_some() {

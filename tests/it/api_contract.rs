@@ -835,7 +835,8 @@ async fn malformed_requests_get_problems() {
     problem(r, 413, "payload_too_large").await;
     // Unknown route, wrong method.
     problem(ts.get(&t, "/api/v1/nope").await, 404, "not_found").await;
-    problem(ts.get(&t, "/").await, 404, "not_found").await;
+    // (`/` itself is the candidates' login page, src/web.)
+    problem(ts.get(&t, "/nope").await, 404, "not_found").await;
     let r = ts
         .req(Method::PUT, "/api/v1/health", None)
         .send()

@@ -10,7 +10,7 @@
 //!
 //! Must not run beside one another: the console-in-a-PTY tests
 //! (`console_pty`, `console_outbox_pty`, `console_hostile_image`,
-//! `console_late_replies`, `images_pty`), which take
+//! `console_late_replies`, `images_pty`, `web_console_e2e`), which take
 //! [`support::serial::pty_console`] first; see that module for why.
 //!
 //! Run one file's tests with its module name as the filter, e.g.
@@ -47,3 +47,8 @@ mod show;
 mod tls;
 mod ui_hostile;
 mod ui_snapshots;
+mod web_browser;
+mod web_console_e2e;
+mod web_form;
+mod web_screenshots;
+mod web_tls;

@@ -5,6 +5,8 @@ pub mod fault_proxy;
 pub mod images;
 pub mod screen;
 pub mod serial;
+pub mod web;
+pub mod webdriver;
 
 /// rustls's process-wide crypto provider (ring), installed once for the
 /// whole test binary: every test that makes a TLS-capable client or server
