@@ -157,7 +157,6 @@ pub async fn seed_demo(
         next = end + 1;
     }
     store.reload_phash_index().await?;
-    store.changed();
     Ok(SeedReport {
         candidates,
         images: total_images,

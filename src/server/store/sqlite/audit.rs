@@ -12,8 +12,8 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::decisions::check_claim;
 use super::rows::{
-    ImageSnap, ReviewSnap, bump_candidate, load_cand, load_cand_scoped, load_image,
-    write_image_state, write_reviews,
+    ImageSnap, ReviewSnap, bump_candidate, load_cand_scoped, load_image, write_image_state,
+    write_reviews,
 };
 use super::{SqliteStore, from_ms, json_list, ms, to_json};
 use crate::api::dto::{AuditEventDto, UndoResponse};
@@ -58,26 +58,11 @@ pub(super) async fn insert_audit(
     Ok(id)
 }
 
-/// The audit event an earlier attempt of this request left, if any.
-pub(super) async fn applied_before(
-    conn: &mut SqliteConnection,
-    key: Option<&str>,
-    actor: &str,
-    target: &str,
-    action: AuditAction,
-) -> StoreResult<Option<i64>> {
-    let Some(key) = key else { return Ok(None) };
-    Ok(sqlx::query_scalar(
-        "SELECT id FROM audit WHERE idempotency_key = ? AND actor = ? AND target = ? \
-         AND action = ? ORDER BY id LIMIT 1",
-    )
-    .bind(key)
-    .bind(actor)
-    .bind(target)
-    .bind(action.as_str())
-    .fetch_optional(&mut *conn)
-    .await?)
-}
+/// The audit event an earlier attempt of this request left, as a scalar
+/// subquery binding (key, actor, target, action): a unit of work asks it in
+/// the same statement that loads its row. NULL without a key.
+pub(super) const REPLAY_OF: &str = "SELECT a.id FROM audit a WHERE a.idempotency_key = ? \
+    AND a.actor = ? AND a.target = ? AND a.action = ? ORDER BY a.id LIMIT 1";
 
 /// The 409 for a stale version: who made the latest change, and when.
 pub(super) async fn stale(
@@ -169,7 +154,7 @@ impl SqliteStore {
             )
             .bind(actor)
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
             Ok(
                 row.map(|(fingerprint, status, content_type, body)| StoredResponse {
@@ -189,22 +174,25 @@ impl SqliteStore {
         r: &'a StoredResponse,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(async move {
-            sqlx::query(
-                "INSERT OR IGNORE INTO idempotency (actor, key, fingerprint, status, content_type, \
-                 body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(actor)
-            .bind(key)
-            .bind(&r.fingerprint)
-            .bind(i64::from(r.status))
-            .bind(&r.content_type)
-            .bind(&r.body)
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await?;
-            Ok(())
-        })
+        let (actor, key, r) = (actor.to_string(), key.to_string(), r.clone());
+        Box::pin(self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO idempotency (actor, key, fingerprint, status, \
+                     content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(actor)
+                .bind(key)
+                .bind(r.fingerprint)
+                .bind(i64::from(r.status))
+                .bind(r.content_type)
+                .bind(r.body)
+                .bind(ms(now))
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        }))
     }
 
     pub(super) fn audit<'a>(
@@ -213,7 +201,7 @@ impl SqliteStore {
         candidate_id: i64,
     ) -> BoxFuture<'a, StoreResult<Vec<AuditEventDto>>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.reads.acquire().await?;
             load_cand_scoped(&mut conn, candidate_id, who).await?;
             let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{AUDIT_SELECT} WHERE a.candidate_id = ? ORDER BY a.id"
@@ -232,135 +220,145 @@ impl SqliteStore {
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(UndoResponse, Change)>> {
         Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let ev: AuditRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{AUDIT_SELECT} WHERE a.id = ?"
-            )))
-            .bind(event_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-            let c = load_cand_scoped(&mut tx, ev.candidate_id, who).await?;
-            let action = AuditAction::parse(&ev.action)
-                .ok_or_else(|| StoreError::Corrupt(format!("audit action {:?}", ev.action)))?;
-            if !action.undoable() {
-                return Err(StoreError::NotUndoable(format!(
-                    "{} cannot be undone",
-                    ev.action
-                )));
-            }
-            if let Some(u) = ev.undone_by {
-                return Err(StoreError::UndoConflict(format!(
-                    "event {event_id} was already undone by event {u}"
-                )));
-            }
-            check_claim(&c, who, ctx.now)?;
-            if let Some(v) = ctx.expected_version
-                && v != c.version
-            {
-                return Err(stale(&mut tx, None, c.id, c.version).await);
-            }
-            let (before_json, after_json, target) = match action {
-                AuditAction::ImageLock | AuditAction::ImageUnlock => {
-                    let before: ImageSnap = serde_json::from_str(&ev.before)?;
-                    let after: ImageSnap = serde_json::from_str(&ev.after)?;
-                    if before.level.is_some_and(|l| l != who.level) {
-                        return Err(StoreError::WrongLevel(
-                            "this image was judged at the other level".into(),
-                        ));
-                    }
-                    let image_id: i64 = ev
-                        .target
-                        .strip_prefix("image:")
-                        .and_then(|s| s.parse().ok())
-                        .ok_or_else(|| StoreError::Corrupt(format!("target {:?}", ev.target)))?;
-                    let img = load_image(&mut tx, image_id).await.map_err(|e| match e {
-                        StoreError::NotFound => {
-                            StoreError::UndoConflict("the image has been deleted since".into())
-                        }
-                        other => other,
-                    })?;
-                    let current = img.snap(Some(who.level))?;
-                    if !current.same_state(&after) {
-                        return Err(StoreError::UndoConflict(
-                            "the image has changed since; undo would lose that change".into(),
-                        ));
-                    }
-                    if !c.reviews()?.reviewer_may_judge_images(who.level) {
-                        return Err(StoreError::UndoConflict(
-                            "the candidate is no longer awaiting review at your level".into(),
-                        ));
-                    }
-                    let restored = ImageSnap {
-                        level: Some(who.level),
-                        ..before
-                    };
-                    write_image_state(&mut tx, image_id, &restored).await?;
-                    bump_candidate(&mut tx, c.id, ctx.now).await?;
-                    (to_json(&current), to_json(&restored), ev.target.clone())
-                }
-                AuditAction::Decision => {
-                    let before: ReviewSnap = serde_json::from_str(&ev.before)?;
-                    let after: ReviewSnap = serde_json::from_str(&ev.after)?;
-                    if after.level.is_some_and(|l| l != who.level) {
-                        return Err(StoreError::WrongLevel(
-                            "this decision was made at the other level".into(),
-                        ));
-                    }
-                    let current = c.snap()?;
-                    if !current.same_state(&after) {
-                        return Err(StoreError::UndoConflict(
-                            "the candidate has changed since; undo would lose that change".into(),
-                        ));
-                    }
-                    let restored = ReviewSnap {
-                        level: after.level,
-                        ..before
-                    };
-                    write_reviews(&mut tx, c.id, &restored, ctx.now).await?;
-                    let current = ReviewSnap {
-                        level: after.level,
-                        ..current
-                    };
-                    (to_json(&current), to_json(&restored), ev.target.clone())
-                }
-                _ => {
-                    return Err(StoreError::NotUndoable(format!(
-                        "{} cannot be undone",
-                        ev.action
-                    )));
-                }
-            };
-            let audit_id = insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &who.username,
-                    action: AuditAction::Undo,
-                    target,
-                    candidate_id: c.id,
-                    before: before_json,
-                    after: after_json,
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: Some(event_id),
-                },
-            )
-            .await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            let detail = self.detail_in(&mut tx, who, &c, ctx.now).await?;
-            tx.commit().await?;
-            self.changed();
-            let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
-            Ok((
-                UndoResponse {
-                    audit_id,
-                    undone: event_id,
-                    candidate: detail,
-                },
-                change,
-            ))
+            let who = who.clone();
+            self.write(move |conn| Box::pin(undo_in(conn, who, event_id, ctx)))
+                .await
         })
     }
+}
+
+async fn undo_in(
+    conn: &mut SqliteConnection,
+    who: ReviewerInfo,
+    event_id: i64,
+    ctx: Ctx,
+) -> StoreResult<(UndoResponse, Change)> {
+    let who = &who;
+    let ev: AuditRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{AUDIT_SELECT} WHERE a.id = ?"
+    )))
+    .bind(event_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let c = load_cand_scoped(&mut *conn, ev.candidate_id, who).await?;
+    let action = AuditAction::parse(&ev.action)
+        .ok_or_else(|| StoreError::Corrupt(format!("audit action {:?}", ev.action)))?;
+    if !action.undoable() {
+        return Err(StoreError::NotUndoable(format!(
+            "{} cannot be undone",
+            ev.action
+        )));
+    }
+    if let Some(u) = ev.undone_by {
+        return Err(StoreError::UndoConflict(format!(
+            "event {event_id} was already undone by event {u}"
+        )));
+    }
+    check_claim(&c, who, ctx.now)?;
+    if let Some(v) = ctx.expected_version
+        && v != c.version
+    {
+        return Err(stale(&mut *conn, None, c.id, c.version).await);
+    }
+    let (before_json, after_json, target, c) = match action {
+        AuditAction::ImageLock | AuditAction::ImageUnlock => {
+            let before: ImageSnap = serde_json::from_str(&ev.before)?;
+            let after: ImageSnap = serde_json::from_str(&ev.after)?;
+            if before.level.is_some_and(|l| l != who.level) {
+                return Err(StoreError::WrongLevel(
+                    "this image was judged at the other level".into(),
+                ));
+            }
+            let image_id: i64 = ev
+                .target
+                .strip_prefix("image:")
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("target {:?}", ev.target)))?;
+            let img = load_image(&mut *conn, image_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => {
+                        StoreError::UndoConflict("the image has been deleted since".into())
+                    }
+                    other => other,
+                })?;
+            let current = img.snap(Some(who.level))?;
+            if !current.same_state(&after) {
+                return Err(StoreError::UndoConflict(
+                    "the image has changed since; undo would lose that change".into(),
+                ));
+            }
+            if !c.reviews()?.reviewer_may_judge_images(who.level) {
+                return Err(StoreError::UndoConflict(
+                    "the candidate is no longer awaiting review at your level".into(),
+                ));
+            }
+            let restored = ImageSnap {
+                level: Some(who.level),
+                ..before
+            };
+            write_image_state(&mut *conn, image_id, &restored).await?;
+            let c = bump_candidate(&mut *conn, c.id, ctx.now).await?;
+            (to_json(&current), to_json(&restored), ev.target.clone(), c)
+        }
+        AuditAction::Decision => {
+            let before: ReviewSnap = serde_json::from_str(&ev.before)?;
+            let after: ReviewSnap = serde_json::from_str(&ev.after)?;
+            if after.level.is_some_and(|l| l != who.level) {
+                return Err(StoreError::WrongLevel(
+                    "this decision was made at the other level".into(),
+                ));
+            }
+            let current = c.snap()?;
+            if !current.same_state(&after) {
+                return Err(StoreError::UndoConflict(
+                    "the candidate has changed since; undo would lose that change".into(),
+                ));
+            }
+            let restored = ReviewSnap {
+                level: after.level,
+                ..before
+            };
+            let c = write_reviews(&mut *conn, c.id, &restored, ctx.now, None).await?;
+            let current = ReviewSnap {
+                level: after.level,
+                ..current
+            };
+            (to_json(&current), to_json(&restored), ev.target.clone(), c)
+        }
+        _ => {
+            return Err(StoreError::NotUndoable(format!(
+                "{} cannot be undone",
+                ev.action
+            )));
+        }
+    };
+    let audit_id = insert_audit(
+        &mut *conn,
+        AuditInsert {
+            at: ctx.now,
+            actor: &who.username,
+            action: AuditAction::Undo,
+            target,
+            candidate_id: c.id,
+            before: before_json,
+            after: after_json,
+            reasons: &[],
+            note: None,
+            idempotency_key: ctx.idempotency_key.as_deref(),
+            undoes: Some(event_id),
+        },
+    )
+    .await?;
+    let detail = SqliteStore::detail_in(&mut *conn, who, &c, ctx.now).await?;
+    let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
+    Ok((
+        UndoResponse {
+            audit_id,
+            undone: event_id,
+            candidate: detail,
+        },
+        change,
+    ))
 }

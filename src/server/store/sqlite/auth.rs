@@ -48,7 +48,7 @@ impl SqliteStore {
                      FROM reviewers WHERE username = ?",
             )
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
             match row {
                 None => Ok(None),
@@ -67,7 +67,7 @@ impl SqliteStore {
                      WHERE id = ?",
                 )
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.reads)
                 .await?;
             row.map(reviewer_from_row).transpose()
         })
@@ -81,7 +81,7 @@ impl SqliteStore {
             let row: Option<(i64, String, String)> =
                 sqlx::query_as("SELECT id, reg_no, password_hash FROM candidates WHERE reg_no = ?")
                     .bind(reg_no)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.reads)
                     .await?;
             Ok(row.map(|(id, reg_no, password_hash)| CandidateCredentials {
                 id,
@@ -103,25 +103,29 @@ impl SqliteStore {
                 Subject::Reviewer(id) => ("reviewer", id),
                 Subject::Candidate(id) => ("candidate", id),
             };
-            let mut tx = self.begin().await?;
-            // Drop long-expired tokens on the way, so the table stays small.
-            sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
-                .bind(ms(now) - 7 * 24 * 3600 * 1000)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO tokens (token_hash, kind, subject_id, created_at, expires_at) \
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(token_hash)
-            .bind(kind)
-            .bind(id)
-            .bind(ms(now))
-            .bind(ms(expires_at))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
+            let token_hash = token_hash.to_string();
+            self.write(move |conn| {
+                Box::pin(async move {
+                    // Drop long-expired tokens on the way, so the table stays small.
+                    sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
+                        .bind(ms(now) - 7 * 24 * 3600 * 1000)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO tokens (token_hash, kind, subject_id, created_at, expires_at) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(token_hash)
+                    .bind(kind)
+                    .bind(id)
+                    .bind(ms(now))
+                    .bind(ms(expires_at))
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })
+            })
+            .await
         })
     }
 
@@ -134,7 +138,7 @@ impl SqliteStore {
                 "SELECT kind, subject_id, expires_at, revoked FROM tokens WHERE token_hash = ?",
             )
             .bind(token_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
             Ok(row.map(|(kind, id, exp, revoked)| TokenRecord {
                 subject: if kind == "reviewer" {
@@ -153,11 +157,17 @@ impl SqliteStore {
         token_hash: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = ?")
-                .bind(token_hash)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
+            let token_hash = token_hash.to_string();
+            self.write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = ?")
+                        .bind(token_hash)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
         })
     }
 }

@@ -4,6 +4,8 @@
 //! and submitting for review. Its own room because the candidate is a
 //! different actor with a different scope: their own record, in the window.
 
+use std::sync::{Arc, RwLock};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
@@ -22,6 +24,7 @@ use crate::domain::imaging::sniff;
 use crate::domain::quality::NEAR_DUPLICATE_MAX_DISTANCE;
 use crate::domain::review::{self as review, ReviewEvent, ReviewStatus, Reviews};
 use crate::domain::rules::{Occupant, Placement, ReviewWindow, UploadError, check_upload, place};
+use crate::server::store::phash_index::PhashIndex;
 use crate::server::store::{Change, Ctx, NewUpload, StoreError, StoreResult};
 
 /// Most duplicate references stored per image: enough to act on, bounded
@@ -80,7 +83,7 @@ impl SqliteStore {
         candidate_id: i64,
     ) -> BoxFuture<'_, StoreResult<Reviews>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.reads.acquire().await?;
             load_cand(&mut conn, candidate_id).await?.reviews()
         })
     }
@@ -92,7 +95,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateSelf>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.reads.acquire().await?;
             let c = load_cand(&mut conn, candidate_id).await?;
             Self::self_in(&mut conn, &c, window, now).await
         })
@@ -106,96 +109,280 @@ impl SqliteStore {
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(CandidateImageDto, Change)>> {
         Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand(&mut tx, candidate_id).await?;
-            let reviews = c.reviews()?;
-            let format = check_upload(
-                up.bytes.len(),
-                sniff(&up.bytes),
-                window,
-                local_today(ctx.now),
-                reviews,
-            )?;
-            let existing: Vec<ImgRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {IMG_COLS} FROM images WHERE candidate_id = ? AND category = ?"
-            )))
-            .bind(c.id)
-            .bind(up.category.code())
-            .fetch_all(&mut *tx)
-            .await?;
-            let occupants = existing
-                .iter()
-                .map(|i| {
-                    Ok(Occupant {
-                        slot: i.slot(),
-                        phase: i.phase()?,
-                        id: i.id,
+            let phash = self.phash.clone();
+            let window = *window;
+            let (dto, change, image_id, phash) = self
+                .write(move |conn| Box::pin(upload_in(conn, phash, candidate_id, up, window, ctx)))
+                .await?;
+            // After the commit: a job in the same batch does not see this hash
+            // (exact duplicates it does: they are found in SQL).
+            if let Ok(mut ix) = self.phash.write() {
+                ix.insert(image_id, candidate_id, phash);
+            }
+            Ok((dto, change))
+        })
+    }
+
+    pub(super) fn delete_image<'a>(
+        &'a self,
+        candidate_id: i64,
+        image_id: i64,
+        window: &'a ReviewWindow,
+        ctx: Ctx,
+    ) -> BoxFuture<'a, StoreResult<Change>> {
+        Box::pin(async move {
+            let window = *window;
+            let (change, removed) = self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        let window = &window;
+                        let c = load_cand(&mut *conn, candidate_id).await?;
+                        let img = load_image(&mut *conn, image_id).await?;
+                        if img.candidate_id != c.id {
+                            return Err(StoreError::NotFound);
+                        }
+                        let today = local_today(ctx.now);
+                        if !window.is_open(today) {
+                            return Err(UploadError::WindowClosed(window.short()).into());
+                        }
+                        if !c.reviews()?.candidate_may_edit() {
+                            return Err(UploadError::NotEditable.into());
+                        }
+                        let phase = img.phase()?;
+                        image::transition(phase, ImageEvent::Delete).map_err(StoreError::Image)?;
+                        sqlx::query("DELETE FROM images WHERE id = ?")
+                            .bind(img.id)
+                            .execute(&mut *conn)
+                            .await?;
+                        let c = bump_candidate(&mut *conn, c.id, ctx.now).await?;
+                        insert_audit(
+                            &mut *conn,
+                            AuditInsert {
+                                at: ctx.now,
+                                actor: &c.reg_no,
+                                action: AuditAction::Delete,
+                                target: format!("image:{}", img.id),
+                                candidate_id: c.id,
+                                before: to_json(&serde_json::json!({
+                                    "category": img.category,
+                                    "slot": img.slot,
+                                    "generation": img.generation,
+                                    "sha256": img.sha256,
+                                    "phase": phase,
+                                })),
+                                after: "null".into(),
+                                reasons: &[],
+                                note: None,
+                                idempotency_key: ctx.idempotency_key.as_deref(),
+                                undoes: None,
+                            },
+                        )
+                        .await?;
+                        Ok((
+                            c.change(&c.reg_no, AuditAction::Delete.as_str(), ctx.now)?,
+                            img.id,
+                        ))
                     })
                 })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let placement = place(up.category, &occupants, up.slot)?;
-
-            sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
-                .bind(&up.sha256)
-                .bind(format.as_str())
-                .bind(&up.bytes)
-                .execute(&mut *tx)
                 .await?;
-            let exact: Vec<(i64,)> = sqlx::query_as(
-                "SELECT id FROM images WHERE sha256 = ? AND candidate_id <> ? ORDER BY id LIMIT ?",
-            )
-            .bind(&up.sha256)
-            .bind(c.id)
-            .bind(MAX_DUP_REFS as i64)
-            .fetch_all(&mut *tx)
-            .await?;
-            let exact: Vec<DupRef> = exact
-                .into_iter()
-                .map(|(image_id,)| DupRef {
-                    image_id,
-                    distance: 0,
-                })
-                .collect();
-            let near: Vec<DupRef> = {
-                let ix = self
-                    .phash
-                    .read()
-                    .map_err(|_| StoreError::Corrupt("phash index poisoned".into()))?;
-                ix.near(
-                    up.report.phash,
-                    NEAR_DUPLICATE_MAX_DISTANCE,
-                    c.id,
-                    MAX_DUP_REFS * 2 + exact.len(),
-                )
+            if let Ok(mut ix) = self.phash.write() {
+                ix.remove(removed);
             }
-            .into_iter()
-            .filter(|(img, _, _)| !exact.iter().any(|e| e.image_id == *img))
-            .take(MAX_DUP_REFS)
-            .map(|(image_id, _, distance)| DupRef { image_id, distance })
-            .collect();
-            let r = &up.report;
-            let flagged =
-                r.blurry || r.too_small || r.not_upright || !exact.is_empty() || !near.is_empty();
+            Ok(change)
+        })
+    }
 
-            let (image_id, slot, phase) = match placement {
-                Placement::New { slot } => (None, slot, ImagePhase::Draft),
-                Placement::Replace { image_id, slot } => {
-                    let old = existing
-                        .iter()
-                        .find(|i| i.id == image_id)
-                        .ok_or(StoreError::NotFound)?;
-                    match image::transition(old.phase()?, ImageEvent::Replace)
-                        .map_err(StoreError::Image)?
-                    {
-                        ImageOutcome::Phase(p) => (Some(image_id), slot, p),
-                        ImageOutcome::Removed => {
-                            return Err(StoreError::Corrupt("replace removed an image".into()));
+    pub(super) fn submit<'a>(
+        &'a self,
+        candidate_id: i64,
+        window: &'a ReviewWindow,
+        ctx: Ctx,
+    ) -> BoxFuture<'a, StoreResult<(CandidateSelf, Change)>> {
+        Box::pin(async move {
+            let window = *window;
+            self.write(move |conn| {
+                Box::pin(async move {
+                    let window = &window;
+                    let c = load_cand(&mut *conn, candidate_id).await?;
+                    if !window.is_open(local_today(ctx.now)) {
+                        return Err(UploadError::WindowClosed(window.short()).into());
+                    }
+                    let before = c.snap()?;
+                    let next = review::transition(before.reviews(), ReviewEvent::Submit)
+                        .map_err(StoreError::Review)?;
+                    let images = load_images(&mut *conn, c.id).await?;
+                    if images.is_empty() {
+                        return Err(StoreError::NothingUploaded);
+                    }
+                    for img in &images {
+                        let phase = img.phase()?;
+                        let next_phase = match image::transition(phase, ImageEvent::Submit)
+                            .map_err(StoreError::Image)?
+                        {
+                            ImageOutcome::Phase(p) => p,
+                            ImageOutcome::Removed => {
+                                return Err(StoreError::Corrupt("submit removed an image".into()));
+                            }
+                        };
+                        if next_phase != phase {
+                            // A resubmitted replacement starts unreviewed, without
+                            // the old request's reasons.
+                            write_image_state(
+                                &mut *conn,
+                                img.id,
+                                &ImageSnap {
+                                    level: None,
+                                    phase: next_phase,
+                                    reasons: Vec::new(),
+                                    note: None,
+                                },
+                            )
+                            .await?;
                         }
                     }
+                    let after = next_snap(&before, next, None, ctx.now);
+                    write_reviews(&mut *conn, c.id, &after, ctx.now, None).await?;
+                    sqlx::query("UPDATE candidates SET submitted_at = ?, sort_at = ? WHERE id = ?")
+                        .bind(ms(ctx.now))
+                        .bind(ms(ctx.now))
+                        .bind(c.id)
+                        .execute(&mut *conn)
+                        .await?;
+                    insert_audit(
+                        &mut *conn,
+                        AuditInsert {
+                            at: ctx.now,
+                            actor: &c.reg_no,
+                            action: AuditAction::Submit,
+                            target: format!("candidate:{}", c.id),
+                            candidate_id: c.id,
+                            before: to_json(&before),
+                            after: to_json(&after),
+                            reasons: &[],
+                            note: None,
+                            idempotency_key: ctx.idempotency_key.as_deref(),
+                            undoes: None,
+                        },
+                    )
+                    .await?;
+                    let c = load_cand(&mut *conn, c.id).await?;
+                    let me = Self::self_in(&mut *conn, &c, window, ctx.now).await?;
+                    Ok((
+                        me,
+                        c.change(&c.reg_no, AuditAction::Submit.as_str(), ctx.now)?,
+                    ))
+                })
+            })
+            .await
+        })
+    }
+}
+
+pub fn window_dto(w: &ReviewWindow, today: NaiveDate) -> WindowDto {
+    WindowDto {
+        opens: w.opens,
+        closes: w.closes,
+        open: w.is_open(today),
+        days_left: w.days_left(today),
+    }
+}
+
+/// An upload's unit of work; also answers with the new image's id and hash
+/// for the index (updated after the commit).
+async fn upload_in(
+    conn: &mut SqliteConnection,
+    phash: Arc<RwLock<PhashIndex>>,
+    candidate_id: i64,
+    up: NewUpload,
+    window: ReviewWindow,
+    ctx: Ctx,
+) -> StoreResult<(CandidateImageDto, Change, i64, u64)> {
+    let window = &window;
+    let c = load_cand(&mut *conn, candidate_id).await?;
+    let reviews = c.reviews()?;
+    let format = check_upload(
+        up.bytes.len(),
+        sniff(&up.bytes),
+        window,
+        local_today(ctx.now),
+        reviews,
+    )?;
+    let existing: Vec<ImgRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {IMG_COLS} FROM images WHERE candidate_id = ? AND category = ?"
+    )))
+    .bind(c.id)
+    .bind(up.category.code())
+    .fetch_all(&mut *conn)
+    .await?;
+    let occupants = existing
+        .iter()
+        .map(|i| {
+            Ok(Occupant {
+                slot: i.slot(),
+                phase: i.phase()?,
+                id: i.id,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let placement = place(up.category, &occupants, up.slot)?;
+
+    sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
+        .bind(&up.sha256)
+        .bind(format.as_str())
+        .bind(&up.bytes)
+        .execute(&mut *conn)
+        .await?;
+    let exact: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM images WHERE sha256 = ? AND candidate_id <> ? ORDER BY id LIMIT ?",
+    )
+    .bind(&up.sha256)
+    .bind(c.id)
+    .bind(MAX_DUP_REFS as i64)
+    .fetch_all(&mut *conn)
+    .await?;
+    let exact: Vec<DupRef> = exact
+        .into_iter()
+        .map(|(image_id,)| DupRef {
+            image_id,
+            distance: 0,
+        })
+        .collect();
+    let near: Vec<DupRef> = {
+        let ix = phash
+            .read()
+            .map_err(|_| StoreError::Corrupt("phash index poisoned".into()))?;
+        ix.near(
+            up.report.phash,
+            NEAR_DUPLICATE_MAX_DISTANCE,
+            c.id,
+            MAX_DUP_REFS * 2 + exact.len(),
+        )
+    }
+    .into_iter()
+    .filter(|(img, _, _)| !exact.iter().any(|e| e.image_id == *img))
+    .take(MAX_DUP_REFS)
+    .map(|(image_id, _, distance)| DupRef { image_id, distance })
+    .collect();
+    let r = &up.report;
+    let flagged = r.blurry || r.too_small || r.not_upright || !exact.is_empty() || !near.is_empty();
+
+    let (image_id, slot, phase) = match placement {
+        Placement::New { slot } => (None, slot, ImagePhase::Draft),
+        Placement::Replace { image_id, slot } => {
+            let old = existing
+                .iter()
+                .find(|i| i.id == image_id)
+                .ok_or(StoreError::NotFound)?;
+            match image::transition(old.phase()?, ImageEvent::Replace).map_err(StoreError::Image)? {
+                ImageOutcome::Phase(p) => (Some(image_id), slot, p),
+                ImageOutcome::Removed => {
+                    return Err(StoreError::Corrupt("replace removed an image".into()));
                 }
-            };
-            let (phase_s, was_accepted, replaced) = phase_cols(phase);
-            let id = match image_id {
+            }
+        }
+    };
+    let (phase_s, was_accepted, replaced) = phase_cols(phase);
+    let id = match image_id {
                 None => {
                     sqlx::query_scalar::<_, i64>(
                         "INSERT INTO images (candidate_id, category, slot, generation, format, bytes, \
@@ -225,7 +412,7 @@ impl SqliteStore {
                     .bind(to_json(&exact))
                     .bind(to_json(&near))
                     .bind(flagged)
-                    .fetch_one(&mut *tx)
+                    .fetch_one(&mut *conn)
                     .await?
                 }
                 Some(id) => {
@@ -255,197 +442,40 @@ impl SqliteStore {
                     .bind(to_json(&near))
                     .bind(flagged)
                     .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut *conn)
                     .await?;
                     id
                 }
             };
-            bump_candidate(&mut tx, c.id, ctx.now).await?;
-            let img = load_image(&mut tx, id).await?;
-            insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &c.reg_no,
-                    action: AuditAction::Upload,
-                    target: format!("image:{id}"),
-                    candidate_id: c.id,
-                    before: "null".into(),
-                    after: to_json(&serde_json::json!({
-                        "category": up.category.code(),
-                        "slot": slot,
-                        "generation": img.generation,
-                        "sha256": up.sha256,
-                        "phase": phase,
-                    })),
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            tx.commit().await?;
-            self.changed();
-            if let Ok(mut ix) = self.phash.write() {
-                ix.insert(id, c.id, r.phash);
-            }
-            Ok((
-                img.candidate_dto()?,
-                c.change(&c.reg_no, AuditAction::Upload.as_str(), ctx.now)?,
-            ))
-        })
-    }
-
-    pub(super) fn delete_image<'a>(
-        &'a self,
-        candidate_id: i64,
-        image_id: i64,
-        window: &'a ReviewWindow,
-        ctx: Ctx,
-    ) -> BoxFuture<'a, StoreResult<Change>> {
-        Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand(&mut tx, candidate_id).await?;
-            let img = load_image(&mut tx, image_id).await?;
-            if img.candidate_id != c.id {
-                return Err(StoreError::NotFound);
-            }
-            let today = local_today(ctx.now);
-            if !window.is_open(today) {
-                return Err(UploadError::WindowClosed(window.short()).into());
-            }
-            if !c.reviews()?.candidate_may_edit() {
-                return Err(UploadError::NotEditable.into());
-            }
-            let phase = img.phase()?;
-            image::transition(phase, ImageEvent::Delete).map_err(StoreError::Image)?;
-            sqlx::query("DELETE FROM images WHERE id = ?")
-                .bind(img.id)
-                .execute(&mut *tx)
-                .await?;
-            bump_candidate(&mut tx, c.id, ctx.now).await?;
-            insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &c.reg_no,
-                    action: AuditAction::Delete,
-                    target: format!("image:{}", img.id),
-                    candidate_id: c.id,
-                    before: to_json(&serde_json::json!({
-                        "category": img.category,
-                        "slot": img.slot,
-                        "generation": img.generation,
-                        "sha256": img.sha256,
-                        "phase": phase,
-                    })),
-                    after: "null".into(),
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            tx.commit().await?;
-            self.changed();
-            if let Ok(mut ix) = self.phash.write() {
-                ix.remove(img.id);
-            }
-            c.change(&c.reg_no, AuditAction::Delete.as_str(), ctx.now)
-        })
-    }
-
-    pub(super) fn submit<'a>(
-        &'a self,
-        candidate_id: i64,
-        window: &'a ReviewWindow,
-        ctx: Ctx,
-    ) -> BoxFuture<'a, StoreResult<(CandidateSelf, Change)>> {
-        Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand(&mut tx, candidate_id).await?;
-            if !window.is_open(local_today(ctx.now)) {
-                return Err(UploadError::WindowClosed(window.short()).into());
-            }
-            let before = c.snap()?;
-            let next = review::transition(before.reviews(), ReviewEvent::Submit)
-                .map_err(StoreError::Review)?;
-            let images = load_images(&mut tx, c.id).await?;
-            if images.is_empty() {
-                return Err(StoreError::NothingUploaded);
-            }
-            for img in &images {
-                let phase = img.phase()?;
-                let next_phase = match image::transition(phase, ImageEvent::Submit)
-                    .map_err(StoreError::Image)?
-                {
-                    ImageOutcome::Phase(p) => p,
-                    ImageOutcome::Removed => {
-                        return Err(StoreError::Corrupt("submit removed an image".into()));
-                    }
-                };
-                if next_phase != phase {
-                    // A resubmitted replacement starts unreviewed, without
-                    // the old request's reasons.
-                    write_image_state(
-                        &mut tx,
-                        img.id,
-                        &ImageSnap {
-                            level: None,
-                            phase: next_phase,
-                            reasons: Vec::new(),
-                            note: None,
-                        },
-                    )
-                    .await?;
-                }
-            }
-            let after = next_snap(&before, next, None, ctx.now);
-            write_reviews(&mut tx, c.id, &after, ctx.now).await?;
-            sqlx::query("UPDATE candidates SET submitted_at = ?, sort_at = ? WHERE id = ?")
-                .bind(ms(ctx.now))
-                .bind(ms(ctx.now))
-                .bind(c.id)
-                .execute(&mut *tx)
-                .await?;
-            insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &c.reg_no,
-                    action: AuditAction::Submit,
-                    target: format!("candidate:{}", c.id),
-                    candidate_id: c.id,
-                    before: to_json(&before),
-                    after: to_json(&after),
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            let me = Self::self_in(&mut tx, &c, window, ctx.now).await?;
-            tx.commit().await?;
-            self.changed();
-            Ok((
-                me,
-                c.change(&c.reg_no, AuditAction::Submit.as_str(), ctx.now)?,
-            ))
-        })
-    }
-}
-
-pub fn window_dto(w: &ReviewWindow, today: NaiveDate) -> WindowDto {
-    WindowDto {
-        opens: w.opens,
-        closes: w.closes,
-        open: w.is_open(today),
-        days_left: w.days_left(today),
-    }
+    let c = bump_candidate(&mut *conn, c.id, ctx.now).await?;
+    let img = load_image(&mut *conn, id).await?;
+    insert_audit(
+        &mut *conn,
+        AuditInsert {
+            at: ctx.now,
+            actor: &c.reg_no,
+            action: AuditAction::Upload,
+            target: format!("image:{id}"),
+            candidate_id: c.id,
+            before: "null".into(),
+            after: to_json(&serde_json::json!({
+                "category": up.category.code(),
+                "slot": slot,
+                "generation": img.generation,
+                "sha256": up.sha256,
+                "phase": phase,
+            })),
+            reasons: &[],
+            note: None,
+            idempotency_key: ctx.idempotency_key.as_deref(),
+            undoes: None,
+        },
+    )
+    .await?;
+    Ok((
+        img.candidate_dto()?,
+        c.change(&c.reg_no, AuditAction::Upload.as_str(), ctx.now)?,
+        id,
+        r.phash,
+    ))
 }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, applied_before, insert_audit, stale};
-use super::rows::{CandRow, ReviewSnap, load_cand, load_cand_scoped, next_snap, write_reviews};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit, stale};
+use super::rows::{CAND_COLS, CandRow, ReviewSnap, load_cand_scoped, next_snap, write_reviews};
 use super::{SqliteStore, from_ms, ms, to_json};
 use crate::api::dto::{ClaimDto, DecisionResponse, FeedbackDto, RevealResponse};
 use crate::domain::audit::{AuditAction, FeedbackChannel};
@@ -92,152 +92,9 @@ impl SqliteStore {
                     input.note.as_deref(),
                 )?;
             }
-            let mut tx = self.begin().await?;
-            let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
-            // The idempotency layer stores its answer after this commit; a
-            // crash in between leaves the retry to us. The audit already
-            // holds the decision under this key: answer again, do not act.
-            if let Some(audit_id) = applied_before(
-                &mut tx,
-                ctx.idempotency_key.as_deref(),
-                &who.username,
-                &format!("candidate:{}", c.id),
-                AuditAction::Decision,
-            )
-            .await?
-            {
-                let snap = c.snap()?;
-                tx.commit().await?;
-                let change = c.change(&who.username, AuditAction::Decision.as_str(), ctx.now)?;
-                return Ok((
-                    DecisionResponse {
-                        candidate_id: c.id,
-                        site_review: snap.site.dto(),
-                        district_review: snap.district.dto(),
-                        candidate_version: c.version,
-                        audit_id,
-                    },
-                    change,
-                ));
-            }
-            if input.level != who.level {
-                return Err(StoreError::WrongLevel(format!(
-                    "you review at the {} level, not the {} level",
-                    who.level.as_str(),
-                    input.level.as_str()
-                )));
-            }
-            check_claim(&c, who, ctx.now)?;
-            if let Some(v) = ctx.expected_version
-                && v != c.version
-            {
-                return Err(stale(&mut tx, None, c.id, c.version).await);
-            }
-            let before = c.snap()?;
-            let next = review::transition(
-                before.reviews(),
-                ReviewEvent::Decide(input.level, input.decision),
-            )
-            .map_err(StoreError::Review)?;
-            if input.decision == Decision::Pass {
-                let unlocked: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM images WHERE candidate_id = ? \
-                     AND phase IN ('draft', 'replace_requested')",
-                )
-                .bind(c.id)
-                .fetch_one(&mut *tx)
-                .await?;
-                if unlocked > 0 {
-                    return Err(StoreError::UnlockedImages(unlocked));
-                }
-            }
-            let before = ReviewSnap {
-                level: Some(input.level),
-                ..before
-            };
-            let after = next_snap(
-                &before,
-                next,
-                Some((input.level, &input, &who.username)),
-                ctx.now,
-            );
-            write_reviews(&mut tx, c.id, &after, ctx.now).await?;
-            // A decision ends the reviewer's look at the candidate.
-            sqlx::query(
-                "UPDATE candidates SET claim_reviewer = NULL, claim_expires_at = NULL \
-                 WHERE id = ? AND claim_reviewer = ?",
-            )
-            .bind(c.id)
-            .bind(&who.username)
-            .execute(&mut *tx)
-            .await?;
-            let level_snap = match input.level {
-                Level::Site => &after.site,
-                Level::District => &after.district,
-            };
-            let audit_id = insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &who.username,
-                    action: AuditAction::Decision,
-                    target: format!("candidate:{}", c.id),
-                    candidate_id: c.id,
-                    before: to_json(&before),
-                    after: to_json(&after),
-                    reasons: &level_snap.reasons,
-                    note: level_snap.note.as_deref(),
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            let message = match input.decision {
-                Decision::Pending => Some(messages::pending(
-                    input.level,
-                    &level_snap.reasons,
-                    level_snap.note.as_deref(),
-                )),
-                Decision::Reject => Some(messages::rejected(
-                    input.level,
-                    &level_snap.reasons,
-                    level_snap.note.as_deref(),
-                )),
-                Decision::Pass | Decision::Return => None,
-            };
-            if let Some(body) = message {
-                insert_feedback(
-                    &mut tx,
-                    c.id,
-                    FeedbackChannel::System,
-                    &body,
-                    &who.username,
-                    ctx.now,
-                )
-                .await?;
-            }
-            let c = load_cand(&mut tx, c.id).await?;
-            tx.commit().await?;
-            self.changed();
-            let change = c.change(
-                &who.username,
-                &format!(
-                    "{}.{}",
-                    AuditAction::Decision.as_str(),
-                    input.decision.as_str()
-                ),
-                ctx.now,
-            )?;
-            Ok((
-                DecisionResponse {
-                    candidate_id: c.id,
-                    site_review: after.site.dto(),
-                    district_review: after.district.dto(),
-                    candidate_version: c.version,
-                    audit_id,
-                },
-                change,
-            ))
+            let who = who.clone();
+            self.write(move |conn| Box::pin(decide_in(conn, who, candidate_id, input, ctx)))
+                .await
         })
     }
 
@@ -247,44 +104,8 @@ impl SqliteStore {
         candidate_id: i64,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<(ClaimDto, Change)>> {
-        Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
-            let current = c
-                .claim_reviewer
-                .clone()
-                .zip(c.claim_expires_at)
-                .map(|(r, e)| crate::domain::claim::Claim {
-                    reviewer: r,
-                    expires_at: from_ms(e),
-                });
-            match domain_claim(current.as_ref(), &who.username, now) {
-                ClaimOutcome::HeldBy(cl) => Err(StoreError::Claimed {
-                    held_by: cl.reviewer,
-                    held_until: cl.expires_at,
-                }),
-                ClaimOutcome::Granted(cl) => {
-                    sqlx::query(
-                        "UPDATE candidates SET claim_reviewer = ?, claim_expires_at = ? WHERE id = ?",
-                    )
-                    .bind(&cl.reviewer)
-                    .bind(ms(cl.expires_at))
-                    .bind(c.id)
-                    .execute(&mut *tx)
-                    .await?;
-                    let c = load_cand(&mut tx, c.id).await?;
-                    tx.commit().await?;
-                    Ok((
-                        ClaimDto {
-                            reviewer: cl.reviewer,
-                            expires_at: cl.expires_at,
-                            mine: true,
-                        },
-                        c.change(&who.username, "claim", now)?,
-                    ))
-                }
-            }
-        })
+        let who = who.clone();
+        Box::pin(self.write(move |conn| Box::pin(claim_in(conn, who, candidate_id, now))))
     }
 
     pub(super) fn release<'a>(
@@ -293,23 +114,8 @@ impl SqliteStore {
         candidate_id: i64,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<Option<Change>>> {
-        Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
-            if c.claim_reviewer.as_deref() != Some(who.username.as_str()) {
-                tx.commit().await?;
-                return Ok(None);
-            }
-            sqlx::query(
-                "UPDATE candidates SET claim_reviewer = NULL, claim_expires_at = NULL WHERE id = ?",
-            )
-            .bind(c.id)
-            .execute(&mut *tx)
-            .await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            tx.commit().await?;
-            Ok(Some(c.change(&who.username, "release", now)?))
-        })
+        let who = who.clone();
+        Box::pin(self.write(move |conn| Box::pin(release_in(conn, who, candidate_id, now))))
     }
 
     pub(super) fn add_feedback<'a>(
@@ -337,34 +143,42 @@ impl SqliteStore {
                     ),
                 });
             }
-            let mut tx = self.begin().await?;
-            let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
-            let id = insert_feedback(&mut tx, c.id, channel, &body, &who.username, ctx.now).await?;
-            insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &who.username,
-                    action: AuditAction::Feedback,
-                    target: format!("candidate:{}", c.id),
-                    candidate_id: c.id,
-                    before: "null".into(),
-                    after: to_json(&serde_json::json!({ "feedback_id": id, "channel": channel })),
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(FeedbackDto {
-                id,
-                channel,
-                body,
-                author: who.username.clone(),
-                created_at: ctx.now,
+            let who = who.clone();
+            self.write(move |conn| {
+                Box::pin(async move {
+                    let c = load_cand_scoped(&mut *conn, candidate_id, &who).await?;
+                    let id =
+                        insert_feedback(&mut *conn, c.id, channel, &body, &who.username, ctx.now)
+                            .await?;
+                    insert_audit(
+                        &mut *conn,
+                        AuditInsert {
+                            at: ctx.now,
+                            actor: &who.username,
+                            action: AuditAction::Feedback,
+                            target: format!("candidate:{}", c.id),
+                            candidate_id: c.id,
+                            before: "null".into(),
+                            after: to_json(
+                                &serde_json::json!({ "feedback_id": id, "channel": channel }),
+                            ),
+                            reasons: &[],
+                            note: None,
+                            idempotency_key: ctx.idempotency_key.as_deref(),
+                            undoes: None,
+                        },
+                    )
+                    .await?;
+                    Ok(FeedbackDto {
+                        id,
+                        channel,
+                        body,
+                        author: who.username.clone(),
+                        created_at: ctx.now,
+                    })
+                })
             })
+            .await
         })
     }
 
@@ -374,31 +188,254 @@ impl SqliteStore {
         candidate_id: i64,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>> {
-        Box::pin(async move {
-            let mut tx = self.begin().await?;
-            let c = load_cand_scoped(&mut tx, candidate_id, who).await?;
-            let audit_id = insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &who.username,
-                    action: AuditAction::RevealId,
-                    target: format!("candidate:{}", c.id),
-                    candidate_id: c.id,
-                    before: "null".into(),
-                    after: "null".into(),
-                    reasons: &[],
-                    note: None,
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(RevealResponse {
-                id_number: c.id_number,
-                audit_id,
+        let who = who.clone();
+        Box::pin(self.write(move |conn| {
+            Box::pin(async move {
+                let c = load_cand_scoped(&mut *conn, candidate_id, &who).await?;
+                let audit_id = insert_audit(
+                    &mut *conn,
+                    AuditInsert {
+                        at: ctx.now,
+                        actor: &who.username,
+                        action: AuditAction::RevealId,
+                        target: format!("candidate:{}", c.id),
+                        candidate_id: c.id,
+                        before: "null".into(),
+                        after: "null".into(),
+                        reasons: &[],
+                        note: None,
+                        idempotency_key: ctx.idempotency_key.as_deref(),
+                        undoes: None,
+                    },
+                )
+                .await?;
+                Ok(RevealResponse {
+                    id_number: c.id_number,
+                    audit_id,
+                })
             })
-        })
+        }))
     }
+}
+
+/// The candidate as a decision needs it, in one statement: the row, the
+/// audit event an earlier attempt with this key left (if any), and how many
+/// of its images are unlocked (a pass needs none).
+#[derive(sqlx::FromRow)]
+struct ForDecision {
+    #[sqlx(flatten)]
+    c: CandRow,
+    replay_of: Option<i64>,
+    unlocked: i64,
+}
+
+async fn decide_in(
+    conn: &mut SqliteConnection,
+    who: ReviewerInfo,
+    candidate_id: i64,
+    input: DecisionInput,
+    ctx: Ctx,
+) -> StoreResult<(DecisionResponse, Change)> {
+    let who = &who;
+    let target = format!("candidate:{candidate_id}");
+    let ForDecision {
+        c,
+        replay_of,
+        unlocked,
+    } = sqlx::query_as::<_, ForDecision>(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAND_COLS}, ({REPLAY_OF}) AS replay_of, \
+         (SELECT COUNT(*) FROM images i WHERE i.candidate_id = candidates.id \
+          AND i.phase IN ('draft', 'replace_requested')) AS unlocked \
+         FROM candidates WHERE id = ?"
+    )))
+    .bind(ctx.idempotency_key.as_deref())
+    .bind(&who.username)
+    .bind(&target)
+    .bind(AuditAction::Decision.as_str())
+    .bind(candidate_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .filter(|f| f.c.in_scope(who))
+    .ok_or(StoreError::NotFound)?;
+    // The idempotency layer stores its answer after this commit; a crash
+    // in between leaves the retry to us. The audit already holds the
+    // decision under this key: answer again, do not act.
+    if let Some(audit_id) = replay_of {
+        let snap = c.snap()?;
+        let change = c.change(&who.username, AuditAction::Decision.as_str(), ctx.now)?;
+        return Ok((
+            DecisionResponse {
+                candidate_id: c.id,
+                site_review: snap.site.dto(),
+                district_review: snap.district.dto(),
+                candidate_version: c.version,
+                audit_id,
+            },
+            change,
+        ));
+    }
+    if input.level != who.level {
+        return Err(StoreError::WrongLevel(format!(
+            "you review at the {} level, not the {} level",
+            who.level.as_str(),
+            input.level.as_str()
+        )));
+    }
+    check_claim(&c, who, ctx.now)?;
+    if let Some(v) = ctx.expected_version
+        && v != c.version
+    {
+        return Err(stale(&mut *conn, None, c.id, c.version).await);
+    }
+    let before = c.snap()?;
+    let next = review::transition(
+        before.reviews(),
+        ReviewEvent::Decide(input.level, input.decision),
+    )
+    .map_err(StoreError::Review)?;
+    if input.decision == Decision::Pass && unlocked > 0 {
+        return Err(StoreError::UnlockedImages(unlocked));
+    }
+    let before = ReviewSnap {
+        level: Some(input.level),
+        ..before
+    };
+    let after = next_snap(
+        &before,
+        next,
+        Some((input.level, &input, &who.username)),
+        ctx.now,
+    );
+    // A decision ends the reviewer's look at the candidate.
+    let c = write_reviews(&mut *conn, c.id, &after, ctx.now, Some(&who.username)).await?;
+    let level_snap = match input.level {
+        Level::Site => &after.site,
+        Level::District => &after.district,
+    };
+    let audit_id = insert_audit(
+        &mut *conn,
+        AuditInsert {
+            at: ctx.now,
+            actor: &who.username,
+            action: AuditAction::Decision,
+            target,
+            candidate_id: c.id,
+            before: to_json(&before),
+            after: to_json(&after),
+            reasons: &level_snap.reasons,
+            note: level_snap.note.as_deref(),
+            idempotency_key: ctx.idempotency_key.as_deref(),
+            undoes: None,
+        },
+    )
+    .await?;
+    let message = match input.decision {
+        Decision::Pending => Some(messages::pending(
+            input.level,
+            &level_snap.reasons,
+            level_snap.note.as_deref(),
+        )),
+        Decision::Reject => Some(messages::rejected(
+            input.level,
+            &level_snap.reasons,
+            level_snap.note.as_deref(),
+        )),
+        Decision::Pass | Decision::Return => None,
+    };
+    if let Some(body) = message {
+        insert_feedback(
+            &mut *conn,
+            c.id,
+            FeedbackChannel::System,
+            &body,
+            &who.username,
+            ctx.now,
+        )
+        .await?;
+    }
+    let change = c.change(
+        &who.username,
+        &format!(
+            "{}.{}",
+            AuditAction::Decision.as_str(),
+            input.decision.as_str()
+        ),
+        ctx.now,
+    )?;
+    Ok((
+        DecisionResponse {
+            candidate_id: c.id,
+            site_review: after.site.dto(),
+            district_review: after.district.dto(),
+            candidate_version: c.version,
+            audit_id,
+        },
+        change,
+    ))
+}
+
+async fn claim_in(
+    conn: &mut SqliteConnection,
+    who: ReviewerInfo,
+    candidate_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<(ClaimDto, Change)> {
+    let c = load_cand_scoped(&mut *conn, candidate_id, &who).await?;
+    let current = c
+        .claim_reviewer
+        .clone()
+        .zip(c.claim_expires_at)
+        .map(|(r, e)| crate::domain::claim::Claim {
+            reviewer: r,
+            expires_at: from_ms(e),
+        });
+    match domain_claim(current.as_ref(), &who.username, now) {
+        ClaimOutcome::HeldBy(cl) => Err(StoreError::Claimed {
+            held_by: cl.reviewer,
+            held_until: cl.expires_at,
+        }),
+        ClaimOutcome::Granted(cl) => {
+            let c = set_claim(&mut *conn, c.id, Some((&cl.reviewer, ms(cl.expires_at)))).await?;
+            Ok((
+                ClaimDto {
+                    reviewer: cl.reviewer,
+                    expires_at: cl.expires_at,
+                    mine: true,
+                },
+                c.change(&who.username, "claim", now)?,
+            ))
+        }
+    }
+}
+
+async fn release_in(
+    conn: &mut SqliteConnection,
+    who: ReviewerInfo,
+    candidate_id: i64,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Change>> {
+    let c = load_cand_scoped(&mut *conn, candidate_id, &who).await?;
+    if c.claim_reviewer.as_deref() != Some(who.username.as_str()) {
+        return Ok(None);
+    }
+    let c = set_claim(&mut *conn, c.id, None).await?;
+    Ok(Some(c.change(&who.username, "release", now)?))
+}
+
+/// Set or end the claim on a candidate; returns the row as it is now.
+async fn set_claim(
+    conn: &mut SqliteConnection,
+    id: i64,
+    claim: Option<(&str, i64)>,
+) -> StoreResult<CandRow> {
+    sqlx::query_as::<_, CandRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE candidates SET claim_reviewer = ?, claim_expires_at = ? WHERE id = ? \
+         RETURNING {CAND_COLS}"
+    )))
+    .bind(claim.map(|(r, _)| r))
+    .bind(claim.map(|(_, e)| e))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)
 }

@@ -3,10 +3,12 @@
 //! image through the image state machine, with the system feedback an
 //! unlock sends the candidate.
 
-use super::audit::{AuditInsert, applied_before, insert_audit, stale};
+use sqlx::sqlite::SqliteConnection;
+
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit, stale};
 use super::decisions::{check_claim, insert_feedback};
 use super::rows::{
-    ImageSnap, bump_candidate, load_cand, load_cand_scoped, load_image, write_image_state,
+    IMG_COLS, ImageSnap, ImgRow, bump_candidate, load_cand_scoped, write_image_state,
 };
 use super::{SqliteStore, to_json};
 use crate::api::dto::ImageActionResponse;
@@ -35,7 +37,7 @@ impl SqliteStore {
                  WHERE i.id = ?",
             )
             .bind(image_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
             match row {
                 Some((format, sha256, bytes, district, site)) if who.sees(&district, &site) => {
@@ -57,130 +59,9 @@ impl SqliteStore {
             if let Judgement::Unlock { reasons, note } = &judgement {
                 validate_reasons(ReasonTarget::Image, reasons, note.as_deref())?;
             }
-            let mut tx = self.begin().await?;
-            let img = load_image(&mut tx, image_id).await?;
-            let c = load_cand_scoped(&mut tx, img.candidate_id, who).await?;
-            let action = match &judgement {
-                Judgement::Lock => AuditAction::ImageLock,
-                Judgement::Unlock { .. } => AuditAction::ImageUnlock,
-            };
-            // Committed before a crash lost the stored answer (see decide).
-            if let Some(audit_id) = applied_before(
-                &mut tx,
-                ctx.idempotency_key.as_deref(),
-                &who.username,
-                &format!("image:{}", img.id),
-                action,
-            )
-            .await?
-            {
-                let dups = self
-                    .resolve_dups(&mut tx, who, std::slice::from_ref(&img))
-                    .await?;
-                let dto = Self::image_dto(&img, &dups)?;
-                tx.commit().await?;
-                let change = c.change(&who.username, action.as_str(), ctx.now)?;
-                return Ok((
-                    ImageActionResponse {
-                        image: dto,
-                        candidate_version: c.version,
-                        audit_id,
-                    },
-                    change,
-                ));
-            }
-            check_claim(&c, who, ctx.now)?;
-            if let Some(v) = ctx.expected_version
-                && v != img.version
-            {
-                return Err(stale(&mut tx, Some(img.id), c.id, img.version).await);
-            }
-            let reviews = c.reviews()?;
-            if !reviews.reviewer_may_judge_images(who.level) {
-                return Err(StoreError::Invalid {
-                    code: "invalid_transition",
-                    detail: format!(
-                        "images can be judged only while the candidate awaits review at your \
-                         level ({})",
-                        who.level.as_str()
-                    ),
-                });
-            }
-            let before = img.snap(Some(who.level))?;
-            let (event, action) = match &judgement {
-                Judgement::Lock => (ImageEvent::Lock, AuditAction::ImageLock),
-                Judgement::Unlock { .. } => (ImageEvent::Unlock, AuditAction::ImageUnlock),
-            };
-            let next = match image::transition(before.phase, event).map_err(StoreError::Image)? {
-                ImageOutcome::Phase(p) => p,
-                ImageOutcome::Removed => {
-                    return Err(StoreError::Corrupt("lock removed an image".into()));
-                }
-            };
-            let (reasons, note) = match &judgement {
-                Judgement::Lock => (Vec::new(), None),
-                Judgement::Unlock { reasons, note } => (reasons.clone(), not_blank(note.clone())),
-            };
-            let after = ImageSnap {
-                level: Some(who.level),
-                phase: next,
-                reasons: reasons.clone(),
-                note: note.clone(),
-            };
-            write_image_state(&mut tx, img.id, &after).await?;
-            bump_candidate(&mut tx, c.id, ctx.now).await?;
-            let audit_id = insert_audit(
-                &mut tx,
-                AuditInsert {
-                    at: ctx.now,
-                    actor: &who.username,
-                    action,
-                    target: format!("image:{}", img.id),
-                    candidate_id: c.id,
-                    before: to_json(&before),
-                    after: to_json(&after),
-                    reasons: &reasons,
-                    note: note.as_deref(),
-                    idempotency_key: ctx.idempotency_key.as_deref(),
-                    undoes: None,
-                },
-            )
-            .await?;
-            if let Judgement::Unlock { .. } = judgement {
-                let body = messages::unlocked(
-                    who.level,
-                    img.category()?,
-                    img.slot(),
-                    &reasons,
-                    note.as_deref(),
-                );
-                insert_feedback(
-                    &mut tx,
-                    c.id,
-                    FeedbackChannel::System,
-                    &body,
-                    &who.username,
-                    ctx.now,
-                )
-                .await?;
-            }
-            let img = load_image(&mut tx, image_id).await?;
-            let c = load_cand(&mut tx, c.id).await?;
-            let dups = self
-                .resolve_dups(&mut tx, who, std::slice::from_ref(&img))
-                .await?;
-            let dto = Self::image_dto(&img, &dups)?;
-            tx.commit().await?;
-            self.changed();
-            let change = c.change(&who.username, action.as_str(), ctx.now)?;
-            Ok((
-                ImageActionResponse {
-                    image: dto,
-                    candidate_version: c.version,
-                    audit_id,
-                },
-                change,
-            ))
+            let who = who.clone();
+            self.write(move |conn| Box::pin(judge_in(conn, who, image_id, judgement, ctx)))
+                .await
         })
     }
 
@@ -196,7 +77,7 @@ impl SqliteStore {
             )
             .bind(image_id)
             .bind(candidate_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reads)
             .await?;
             let (format, sha256, bytes) = row.ok_or(StoreError::NotFound)?;
             blob(format, sha256, bytes)
@@ -218,4 +99,140 @@ fn blob(format: String, sha256: String, bytes: Vec<u8>) -> StoreResult<Blob> {
         sha256,
         bytes,
     })
+}
+
+/// The image as a judgement needs it, in one statement: the row and the
+/// audit event an earlier attempt with this key left (if any).
+#[derive(sqlx::FromRow)]
+struct ForJudgement {
+    #[sqlx(flatten)]
+    img: ImgRow,
+    replay_of: Option<i64>,
+}
+
+async fn judge_in(
+    conn: &mut SqliteConnection,
+    who: ReviewerInfo,
+    image_id: i64,
+    judgement: Judgement,
+    ctx: Ctx,
+) -> StoreResult<(ImageActionResponse, Change)> {
+    let who = &who;
+    let action = match &judgement {
+        Judgement::Lock => AuditAction::ImageLock,
+        Judgement::Unlock { .. } => AuditAction::ImageUnlock,
+    };
+    let target = format!("image:{image_id}");
+    let ForJudgement { img, replay_of } = sqlx::query_as::<_, ForJudgement>(sqlx::AssertSqlSafe(
+        format!("SELECT {IMG_COLS}, ({REPLAY_OF}) AS replay_of FROM images WHERE id = ?"),
+    ))
+    .bind(ctx.idempotency_key.as_deref())
+    .bind(&who.username)
+    .bind(&target)
+    .bind(action.as_str())
+    .bind(image_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let c = load_cand_scoped(&mut *conn, img.candidate_id, who).await?;
+    // Committed before a crash lost the stored answer (see decide).
+    if let Some(audit_id) = replay_of {
+        let dups = SqliteStore::resolve_dups(&mut *conn, who, std::slice::from_ref(&img)).await?;
+        let dto = SqliteStore::image_dto(&img, &dups)?;
+        let change = c.change(&who.username, action.as_str(), ctx.now)?;
+        return Ok((
+            ImageActionResponse {
+                image: dto,
+                candidate_version: c.version,
+                audit_id,
+            },
+            change,
+        ));
+    }
+    check_claim(&c, who, ctx.now)?;
+    if let Some(v) = ctx.expected_version
+        && v != img.version
+    {
+        return Err(stale(&mut *conn, Some(img.id), c.id, img.version).await);
+    }
+    let reviews = c.reviews()?;
+    if !reviews.reviewer_may_judge_images(who.level) {
+        return Err(StoreError::Invalid {
+            code: "invalid_transition",
+            detail: format!(
+                "images can be judged only while the candidate awaits review at your \
+                 level ({})",
+                who.level.as_str()
+            ),
+        });
+    }
+    let before = img.snap(Some(who.level))?;
+    let event = match &judgement {
+        Judgement::Lock => ImageEvent::Lock,
+        Judgement::Unlock { .. } => ImageEvent::Unlock,
+    };
+    let next = match image::transition(before.phase, event).map_err(StoreError::Image)? {
+        ImageOutcome::Phase(p) => p,
+        ImageOutcome::Removed => {
+            return Err(StoreError::Corrupt("lock removed an image".into()));
+        }
+    };
+    let (reasons, note) = match judgement {
+        Judgement::Lock => (Vec::new(), None),
+        Judgement::Unlock { reasons, note } => (reasons, not_blank(note)),
+    };
+    let after = ImageSnap {
+        level: Some(who.level),
+        phase: next,
+        reasons,
+        note,
+    };
+    let img = write_image_state(&mut *conn, img.id, &after).await?;
+    let c = bump_candidate(&mut *conn, c.id, ctx.now).await?;
+    let audit_id = insert_audit(
+        &mut *conn,
+        AuditInsert {
+            at: ctx.now,
+            actor: &who.username,
+            action,
+            target,
+            candidate_id: c.id,
+            before: to_json(&before),
+            after: to_json(&after),
+            reasons: &after.reasons,
+            note: after.note.as_deref(),
+            idempotency_key: ctx.idempotency_key.as_deref(),
+            undoes: None,
+        },
+    )
+    .await?;
+    if action == AuditAction::ImageUnlock {
+        let body = messages::unlocked(
+            who.level,
+            img.category()?,
+            img.slot(),
+            &after.reasons,
+            after.note.as_deref(),
+        );
+        insert_feedback(
+            &mut *conn,
+            c.id,
+            FeedbackChannel::System,
+            &body,
+            &who.username,
+            ctx.now,
+        )
+        .await?;
+    }
+    let dups = SqliteStore::resolve_dups(&mut *conn, who, std::slice::from_ref(&img)).await?;
+    let dto = SqliteStore::image_dto(&img, &dups)?;
+    let change = c.change(&who.username, action.as_str(), ctx.now)?;
+    Ok((
+        ImageActionResponse {
+            image: dto,
+            candidate_version: c.version,
+            audit_id,
+        },
+        change,
+    ))
 }

@@ -1,15 +1,17 @@
-//! The SQLite store: WAL, `synchronous=FULL`, writes in `BEGIN IMMEDIATE`
-//! transactions, image bytes content-addressed in `blobs`.
+//! The SQLite store: WAL, `synchronous=FULL`, every write a job of the one
+//! writer task (group commit: see `writer.rs`), reads on a pool of
+//! read-only connections, image bytes content-addressed in `blobs`.
 //!
-//! This file is the connection: opening and migrating the database, the
-//! single writer slot (`WriteTx`), how times and lists are encoded in
-//! columns, and the `Store` impl. Apart from `ping` and `is_empty`, that
-//! impl is a table: each method forwards to the inherent method of the same
-//! name and signature in the file of its aggregate (named above each
-//! group). An inherent method wins over a trait method in `self.name(..)`,
-//! so these calls are not recursion (and were one missing,
+//! This file is the connections: opening and migrating the database, the
+//! writer and the read pool, how times and lists are encoded in columns,
+//! and the `Store` impl. Apart from `ping` and `is_empty`, that impl is a
+//! table: each method forwards to the inherent method of the same name and
+//! signature in the file of its aggregate (named above each group). An
+//! inherent method wins over a trait method in `self.name(..)`, so these
+//! calls are not recursion (and were one missing,
 //! `unconditional_recursion` would say so).
 //!
+//! - `writer.rs`: the single writer and its batches
 //! - `rows.rs`: the tables' rows, their audit snapshots, loading and writing them
 //! - `queue.rs`: the reviewer's queue, its counts, a candidate's dossier
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
@@ -25,61 +27,39 @@ mod decisions;
 mod images;
 mod queue;
 mod rows;
+mod writer;
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
+use sqlx::SqlitePool;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, SqlitePool};
 
 use super::phash_index::PhashIndex;
 use super::*;
-use crate::api::dto::Counts;
 
 pub use candidate_side::window_dto;
 pub(crate) use rows::{DupRef, ImageSnap, LevelSnap, ReviewSnap, phase_cols};
+pub use writer::WriterStats;
+
+/// Read-only connections: SQLite in WAL reads in parallel with the writer,
+/// and more than the cores only adds threads.
+const READERS: u32 = 4;
 
 pub struct SqliteStore {
+    /// Read-write: migrations, the demo seed, and tests or tools that
+    /// write directly. Requests never write through it.
     pool: SqlitePool,
-    phash: RwLock<PhashIndex>,
-    /// Bumped after every committed change to a review state; the queue
-    /// counts of a scope are reused while it stands still.
-    write_gen: AtomicU64,
-    counts_cache: Mutex<HashMap<String, (u64, Counts)>>,
-    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
-
-/// A write transaction holding the process's writer slot until it ends.
-pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, Sqlite>,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl WriteTx {
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
-    }
+    /// Every read of a request.
+    reads: SqlitePool,
+    writer: writer::Writer,
+    phash: Arc<RwLock<PhashIndex>>,
 }
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -103,54 +83,68 @@ fn to_json<T: Serialize>(v: &T) -> String {
 }
 
 impl SqliteStore {
-    /// Open (creating) the database file, apply the migrations, load the
-    /// perceptual-hash index.
+    /// Open (creating) the database file, apply the migrations, start the
+    /// writer, open the read pool, load the perceptual-hash index.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let opts = SqliteConnectOptions::new()
+        let base = SqliteConnectOptions::new()
             .filename(path)
+            // Only another process on the same file can make a connection
+            // of ours wait; in-process writers queue on the writer.
+            .busy_timeout(Duration::from_secs(15))
+            .foreign_keys(true)
+            // The file is the working set of a busy site: read it mapped
+            // (no read syscalls), with a larger page cache than 2 MB.
+            .pragma("mmap_size", "1073741824")
+            .pragma("cache_size", "-32768");
+        let rw = base
+            .clone()
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL, not WAL's usual NORMAL: NORMAL may lose the last
             // commits on power loss, and a reviewer's decision is
             // acknowledged only once it is durable.
-            .synchronous(SqliteSynchronous::Full)
-            // Writers queue behind BEGIN IMMEDIATE instead of failing.
-            .busy_timeout(Duration::from_secs(15))
-            .foreign_keys(true);
+            .synchronous(SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
+            .max_connections(2)
+            .connect_with(rw.clone())
             .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))?;
+        let writer = writer::Writer::start(rw).await?;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            // A local file does not go stale; the ping before each acquire
+            // was a round trip to the connection's thread per query.
+            .test_before_acquire(false)
+            .connect_with(base.read_only(true))
+            .await?;
         let store = SqliteStore {
             pool,
-            phash: RwLock::new(PhashIndex::default()),
-            write_gen: AtomicU64::new(0),
-            counts_cache: Mutex::new(HashMap::new()),
-            write_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            reads,
+            writer,
+            phash: Arc::new(RwLock::new(PhashIndex::default())),
         };
         store.reload_phash_index().await?;
         Ok(store)
     }
 
+    /// The read-write pool (see the field): for the seed, tests and tools.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 
-    /// Call after committing anything that may move a candidate between
-    /// queue states.
-    pub(crate) fn changed(&self) {
-        self.write_gen.fetch_add(1, Ordering::SeqCst);
+    /// What the writer's batches looked like so far.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     /// Rebuild the in-memory hash index from the table (at open, after a seed).
     pub async fn reload_phash_index(&self) -> StoreResult<()> {
         let rows: Vec<(i64, i64, i64)> =
             sqlx::query_as("SELECT id, candidate_id, phash FROM images")
-                .fetch_all(&self.pool)
+                .fetch_all(&self.reads)
                 .await?;
         let mut ix = PhashIndex::default();
         for (id, cand, h) in rows {
@@ -162,26 +156,30 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Finish the queued writes, then close every connection.
     pub async fn close(&self) {
+        self.writer.close().await;
+        self.reads.close().await;
         self.pool.close().await;
     }
 
-    async fn begin(&self) -> StoreResult<WriteTx> {
-        // Writers queue here, in order, rather than in SQLite's busy
-        // handler, whose sleeps (up to 100 ms each) make the tail latency.
-        let guard = self.write_lock.clone().lock_owned().await;
-        // IMMEDIATE takes the write lock up front, so two writers cannot
-        // both read a version and then collide at commit (and a second
-        // process on the same file still queues behind busy_timeout).
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _guard: guard })
+    /// Run `work` as one job of the writer: resolves after its batch has
+    /// committed (see `writer.rs`).
+    async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, StoreResult<T>>
+            + Send
+            + 'static,
+    {
+        self.writer.run(work).await
     }
 }
 
 impl Store for SqliteStore {
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
-            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            sqlx::query("SELECT 1").execute(&self.reads).await?;
             Ok(())
         })
     }
@@ -191,7 +189,7 @@ impl Store for SqliteStore {
             let n: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM reviewers) + (SELECT COUNT(*) FROM candidates)",
             )
-            .fetch_one(&self.pool)
+            .fetch_one(&self.reads)
             .await?;
             Ok(n == 0)
         })

@@ -1,89 +1,124 @@
 //! What a reviewer reads: the queue of their scope (filtered, searched,
-//! keyset-paged), the counts of every state in it (cached until the next
-//! change), and one candidate's dossier with the images grouped by
-//! material and their duplicate references resolved against the scope.
+//! keyset-paged), the counts of every state in it, and one candidate's
+//! dossier with the images grouped by material and their duplicate
+//! references resolved against the scope.
+//!
+//! Each of the two is one statement returning one row. `sqlx` runs a
+//! connection on its own thread and hands every row over a channel, which
+//! cost more than SQLite's own work did (a wake-up and a context switch per
+//! row, a page of 50 was ~110 of them). So SQLite assembles the page's
+//! rows (and the dossier's images and feedback) into JSON arrays, and the
+//! counts come from `queue_counts` (kept by triggers, see migration 0003)
+//! in the same statement.
 
 use futures::future::BoxFuture;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::rows::{CAND_COLS, CandRow, DupRef, ImgRow, load_cand_scoped, load_images};
+use super::rows::{
+    CAND_COLS, CandRow, DupRef, IMG_COLS, ImgRow, claim_dto, live_claim, load_images, parse_status,
+};
 use super::{SqliteStore, from_ms, json_list};
 use crate::api::dto::{
-    CandidateDetail, CandidateList, CandidateSummary, Counts, DuplicateRef, HintsDto, ImageDto,
-    MaterialDto,
+    CandidateDetail, CandidateList, CandidateSummary, Counts, DuplicateRef, FeedbackDto, HintsDto,
+    ImageDto, MaterialDto,
 };
+use crate::domain::audit::FeedbackChannel;
 use crate::domain::category::MaterialCategory;
 use crate::domain::identity::{mask_id_number, mask_phone};
 use crate::domain::image::ImagePhase;
-use crate::domain::review::{Level, ReviewStatus};
+use crate::domain::review::{Level, ReviewStatus, Reviews};
 use crate::server::store::{ListPage, ListQuery, ReviewerInfo, StoreError, StoreResult};
 
-impl SqliteStore {
-    /// The counts of every state in the caller's scope, from the covering
-    /// index, cached until the next change.
-    async fn counts(&self, conn: &mut SqliteConnection, who: &ReviewerInfo) -> StoreResult<Counts> {
-        let key = format!("{}\n{}", who.district, who.site.as_deref().unwrap_or(""));
-        let generation = self.write_gen.load(Ordering::SeqCst);
-        if let Ok(cache) = self.counts_cache.lock()
-            && let Some((g, c)) = cache.get(&key)
-            && *g == generation
-        {
-            return Ok(c.clone());
-        }
-        let rows: Vec<(String, String, i64)> = match &who.site {
-            Some(site) => {
-                sqlx::query_as(
-                    "SELECT site_state, district_state, COUNT(*) FROM candidates \
-                     WHERE district = ? AND site = ? GROUP BY site_state, district_state",
-                )
-                .bind(&who.district)
-                .bind(site)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            None => {
-                sqlx::query_as(
-                    "SELECT district_state, '', COUNT(*) FROM candidates \
-                     WHERE district = ? AND district_state <> 'not_started' GROUP BY district_state",
-                )
-                .bind(&who.district)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-        };
-        let mut counts = Counts::default();
-        for (state, district_state, n) in rows {
-            match ReviewStatus::parse(&state) {
-                Some(ReviewStatus::AwaitingReview) => {
-                    counts.awaiting_review += n;
-                    // A site's returned candidates await it again.
-                    if who.site.is_some() && district_state == "returned" {
-                        counts.returned += n;
-                    }
-                }
-                Some(ReviewStatus::Pending) => counts.pending += n,
-                Some(ReviewStatus::Passed) => counts.passed += n,
-                Some(ReviewStatus::Rejected) => counts.rejected += n,
-                Some(ReviewStatus::Returned) => counts.returned += n,
-                Some(ReviewStatus::NotStarted) => counts.not_started += n,
-                None => {}
-            }
-        }
-        if let Ok(mut cache) = self.counts_cache.lock() {
-            cache.insert(key, (generation, counts.clone()));
-        }
-        Ok(counts)
-    }
+/// The columns of a queue row, in the order of [`QueueRow`].
+const QUEUE_COLS: &str = "id, reg_no, name, exam_category, site, site_state, district_state, \
+    submitted_at, updated_at, version, claim_reviewer, claim_expires_at, image_count, \
+    flagged_count, sort_at";
 
+/// One queue row as `json_array(QUEUE_COLS)` gives it.
+#[derive(Deserialize)]
+struct QueueRow {
+    id: i64,
+    reg_no: String,
+    name: String,
+    exam_category: String,
+    site: String,
+    site_state: String,
+    district_state: String,
+    submitted_at: Option<i64>,
+    updated_at: i64,
+    version: i64,
+    claim_reviewer: Option<String>,
+    claim_expires_at: Option<i64>,
+    image_count: i64,
+    flagged_count: i64,
+    sort_at: i64,
+}
+
+/// The page and the counts, as the one statement returns them.
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    items: String,
+    counts: String,
+}
+
+/// A dossier: the candidate's row with its images and feedback as JSON.
+#[derive(sqlx::FromRow)]
+struct DossierRow {
+    #[sqlx(flatten)]
+    c: CandRow,
+    images: String,
+    feedback: String,
+}
+
+/// The counts of the caller's scope from `queue_counts` rows of (state at
+/// the caller's level, the other level's state, n).
+fn counts_of(who: &ReviewerInfo, json: &str) -> StoreResult<Counts> {
+    let rows: Vec<(String, String, i64)> = serde_json::from_str(json)?;
+    let mut counts = Counts::default();
+    for (state, district_state, n) in rows {
+        match ReviewStatus::parse(&state) {
+            Some(ReviewStatus::AwaitingReview) => {
+                counts.awaiting_review += n;
+                // A site's returned candidates await it again.
+                if who.site.is_some() && district_state == "returned" {
+                    counts.returned += n;
+                }
+            }
+            Some(ReviewStatus::Pending) => counts.pending += n,
+            Some(ReviewStatus::Passed) => counts.passed += n,
+            Some(ReviewStatus::Rejected) => counts.rejected += n,
+            Some(ReviewStatus::Returned) => counts.returned += n,
+            Some(ReviewStatus::NotStarted) => counts.not_started += n,
+            None => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// The scope's filter (`WHERE` included), on `candidates` or `queue_counts`.
+fn push_scope(qb: &mut QueryBuilder<Sqlite>, who: &ReviewerInfo) {
+    qb.push(" WHERE district = ")
+        .push_bind(who.district.clone());
+    match &who.site {
+        Some(site) => {
+            qb.push(" AND site = ").push_bind(site.clone());
+        }
+        // The district sees what the site has passed or returned.
+        None => {
+            qb.push(" AND district_state <> 'not_started'");
+        }
+    }
+}
+
+impl SqliteStore {
     /// Resolve stored duplicate references; the other candidate is named
     /// only when the caller may see them.
     pub(super) async fn resolve_dups(
-        &self,
         conn: &mut SqliteConnection,
         who: &ReviewerInfo,
         images: &[ImgRow],
@@ -174,15 +209,15 @@ impl SqliteStore {
         })
     }
 
-    pub(super) async fn detail_in(
-        &self,
-        conn: &mut SqliteConnection,
+    /// The dossier from its parts; `who` decides what duplicates may name.
+    fn detail_from(
         who: &ReviewerInfo,
-        c: &CandRow,
+        c: CandRow,
+        images: &[ImgRow],
+        dups: &HashMap<i64, (i64, String, bool)>,
+        feedback: Vec<FeedbackDto>,
         now: DateTime<Utc>,
     ) -> StoreResult<CandidateDetail> {
-        let images = load_images(conn, c.id).await?;
-        let dups = self.resolve_dups(conn, who, &images).await?;
         let mut materials: Vec<MaterialDto> = MaterialCategory::ALL
             .iter()
             .map(|cat| MaterialDto {
@@ -193,8 +228,8 @@ impl SqliteStore {
                 images: Vec::new(),
             })
             .collect();
-        for img in &images {
-            let dto = Self::image_dto(img, &dups)?;
+        for img in images {
+            let dto = Self::image_dto(img, dups)?;
             if let Some(m) = materials.iter_mut().find(|m| m.category == dto.category) {
                 m.images.push(dto);
             }
@@ -203,37 +238,52 @@ impl SqliteStore {
             m.images.sort_by_key(|i| i.slot);
         }
         let snap = c.snap()?;
+        let claim = c.claim_dto(Some(&who.username), now);
         Ok(CandidateDetail {
-            id: c.id,
-            reg_no: c.reg_no.clone(),
-            name: c.name.clone(),
-            id_type: c.id_type.clone(),
-            id_number: mask_id_number(&c.id_number),
-            id_revealed: false,
-            gender: c.gender.clone(),
             birth_date: NaiveDate::parse_from_str(&c.birth_date, "%Y-%m-%d")
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            exam_category: c.exam_category.clone(),
-            district: c.district.clone(),
-            site: c.site.clone(),
-            education: c.education.clone(),
-            school: c.school.clone(),
-            major: c.major.clone(),
             graduation_date: c
                 .graduation_date
                 .as_deref()
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
-            trial_institution: c.trial_institution.clone(),
+            id_number: mask_id_number(&c.id_number),
             phone: mask_phone(&c.phone),
+            id: c.id,
+            reg_no: c.reg_no,
+            name: c.name,
+            id_type: c.id_type,
+            id_revealed: false,
+            gender: c.gender,
+            exam_category: c.exam_category,
+            district: c.district,
+            site: c.site,
+            education: c.education,
+            school: c.school,
+            major: c.major,
+            trial_institution: c.trial_institution,
             submitted_at: c.submitted_at.map(from_ms),
             updated_at: from_ms(c.updated_at),
             version: c.version,
             site_review: snap.site.dto(),
             district_review: snap.district.dto(),
-            claim: c.claim_dto(Some(&who.username), now),
+            claim,
             materials,
-            feedback: Self::feedback_of(conn, c.id).await?,
+            feedback,
         })
+    }
+
+    /// The dossier of a row already loaded in a unit of work (undo answers
+    /// with it).
+    pub(super) async fn detail_in(
+        conn: &mut SqliteConnection,
+        who: &ReviewerInfo,
+        c: &CandRow,
+        now: DateTime<Utc>,
+    ) -> StoreResult<CandidateDetail> {
+        let images = load_images(conn, c.id).await?;
+        let dups = Self::resolve_dups(conn, who, &images).await?;
+        let feedback = Self::feedback_of(conn, c.id).await?;
+        Self::detail_from(who, c.clone(), &images, &dups, feedback, now)
     }
 
     pub(super) fn list_candidates<'a>(
@@ -243,27 +293,17 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<ListPage>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await?;
             let state_col = match who.level {
                 Level::Site => "site_state",
                 Level::District => "district_state",
             };
-            let scope = |qb: &mut QueryBuilder<Sqlite>| {
-                qb.push(" WHERE district = ")
-                    .push_bind(who.district.clone());
-                match &who.site {
-                    Some(site) => {
-                        qb.push(" AND site = ").push_bind(site.clone());
-                    }
-                    // The district sees what the site has passed or returned.
-                    None => {
-                        qb.push(" AND district_state <> 'not_started'");
-                    }
-                }
-            };
-
-            let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {CAND_COLS} FROM candidates"));
-            scope(&mut qb);
+            // Each tab's filter matches an index in (sort_at, id) order
+            // (migrations 0001 and 0003), so a page reads limit + 1 rows.
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT (SELECT json_group_array(json_array({QUEUE_COLS}) ORDER BY sort_at, id) \
+                 FROM (SELECT {QUEUE_COLS} FROM candidates"
+            ));
+            push_scope(&mut qb, who);
             if let Some(state) = query.state {
                 match (who.level, state) {
                     (Level::Site, ReviewStatus::Returned) => {
@@ -299,56 +339,59 @@ impl SqliteStore {
             }
             qb.push(" ORDER BY sort_at, id LIMIT ")
                 .push_bind(i64::from(query.limit) + 1);
-            let mut rows: Vec<CandRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            qb.push(")) AS items, ");
+            match &who.site {
+                Some(_) => qb.push(
+                    "(SELECT json_group_array(json_array(site_state, district_state, n)) \
+                     FROM queue_counts",
+                ),
+                None => qb.push(
+                    "(SELECT json_group_array(json_array(district_state, '', n)) \
+                     FROM queue_counts",
+                ),
+            };
+            push_scope(&mut qb, who);
+            qb.push(") AS counts");
+            let page: PageRow = qb.build_query_as().fetch_one(&self.reads).await?;
+
+            let mut rows: Vec<QueueRow> = serde_json::from_str(&page.items)?;
             let next = if rows.len() > query.limit as usize {
                 rows.truncate(query.limit as usize);
                 rows.last().map(|r| (r.sort_at, r.id))
             } else {
                 None
             };
-
-            let mut stats: HashMap<i64, (i64, i64)> = HashMap::new();
-            if !rows.is_empty() {
-                let mut qb = QueryBuilder::<Sqlite>::new(
-                    "SELECT candidate_id, COUNT(*), SUM(flagged) FROM images WHERE candidate_id IN (",
-                );
-                let mut sep = qb.separated(", ");
-                for r in &rows {
-                    sep.push_bind(r.id);
-                }
-                qb.push(") GROUP BY candidate_id");
-                let s: Vec<(i64, i64, i64)> = qb.build_query_as().fetch_all(&mut *conn).await?;
-                stats = s.into_iter().map(|(c, n, f)| (c, (n, f))).collect();
-            }
-
             let mut items = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let reviews = r.reviews()?;
-                let (images, flagged) = stats.get(&r.id).copied().unwrap_or((0, 0));
+            for r in rows {
+                let reviews = Reviews {
+                    site: parse_status(&r.site_state)?,
+                    district: parse_status(&r.district_state)?,
+                };
                 items.push(CandidateSummary {
                     id: r.id,
-                    reg_no: r.reg_no.clone(),
-                    name: r.name.clone(),
-                    exam_category: r.exam_category.clone(),
-                    site: r.site.clone(),
+                    reg_no: r.reg_no,
+                    name: r.name,
+                    exam_category: r.exam_category,
+                    site: r.site,
                     state: reviews.at(who.level),
                     site_review: reviews.site,
                     district_review: reviews.district,
                     submitted_at: r.submitted_at.map(from_ms),
                     updated_at: from_ms(r.updated_at),
                     version: r.version,
-                    claim: r.claim_dto(Some(&who.username), now),
-                    images,
-                    flagged,
+                    claim: claim_dto(
+                        live_claim(r.claim_reviewer, r.claim_expires_at, now),
+                        Some(&who.username),
+                    ),
+                    images: r.image_count,
+                    flagged: r.flagged_count,
                 });
             }
-
-            let counts = self.counts(&mut conn, who).await?;
             Ok(ListPage {
                 list: CandidateList {
                     items,
                     next_cursor: None,
-                    counts,
+                    counts: counts_of(who, &page.counts)?,
                 },
                 next,
             })
@@ -362,9 +405,39 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateDetail>> {
         Box::pin(async move {
-            let mut conn = self.pool.acquire().await?;
-            let c = load_cand_scoped(&mut conn, id, who).await?;
-            self.detail_in(&mut conn, who, &c, now).await
+            let mut conn = self.reads.acquire().await?;
+            let row: Option<DossierRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {CAND_COLS}, \
+                 (SELECT json_group_array(json_array({IMG_COLS}) ORDER BY category, slot) \
+                  FROM images WHERE candidate_id = candidates.id) AS images, \
+                 (SELECT json_group_array(json_array(id, channel, body, author, created_at) \
+                  ORDER BY id DESC) FROM feedback WHERE candidate_id = candidates.id) AS feedback \
+                 FROM candidates WHERE id = ?"
+            )))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let row = row
+                .filter(|r| r.c.in_scope(who))
+                .ok_or(StoreError::NotFound)?;
+            let images: Vec<ImgRow> = serde_json::from_str(&row.images)?;
+            let feedback: Vec<(i64, String, String, String, i64)> =
+                serde_json::from_str(&row.feedback)?;
+            let feedback = feedback
+                .into_iter()
+                .map(|(id, ch, body, author, at)| {
+                    Ok(FeedbackDto {
+                        id,
+                        channel: FeedbackChannel::parse(&ch)
+                            .ok_or_else(|| StoreError::Corrupt(format!("channel {ch:?}")))?,
+                        body,
+                        author,
+                        created_at: from_ms(at),
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            let dups = Self::resolve_dups(&mut conn, who, &images).await?;
+            Self::detail_from(who, row.c, &images, &dups, feedback, now)
         })
     }
 }

@@ -35,7 +35,6 @@ pub(crate) struct CandRow {
     pub trial_institution: Option<String>,
     pub phone: String,
     pub submitted_at: Option<i64>,
-    pub sort_at: i64,
     pub updated_at: i64,
     pub version: i64,
     pub site_state: String,
@@ -54,11 +53,35 @@ pub(crate) struct CandRow {
 
 pub(super) const CAND_COLS: &str = "id, reg_no, name, id_type, id_number, gender, birth_date, exam_category, \
     district, site, education, school, major, graduation_date, trial_institution, phone, \
-    submitted_at, sort_at, updated_at, version, site_state, site_reasons, site_note, site_reviewer, \
+    submitted_at, updated_at, version, site_state, site_reasons, site_note, site_reviewer, \
     site_decided_at, district_state, district_reasons, district_note, district_reviewer, \
     district_decided_at, claim_reviewer, claim_expires_at";
 
-fn parse_status(s: &str) -> StoreResult<ReviewStatus> {
+/// The claim stored in a row's two columns, if it has not expired.
+pub(super) fn live_claim(
+    reviewer: Option<String>,
+    expires_at: Option<i64>,
+    now: DateTime<Utc>,
+) -> Option<crate::domain::claim::Claim> {
+    let c = crate::domain::claim::Claim {
+        reviewer: reviewer?,
+        expires_at: from_ms(expires_at?),
+    };
+    c.is_live(now).then_some(c)
+}
+
+pub(super) fn claim_dto(
+    live: Option<crate::domain::claim::Claim>,
+    me: Option<&str>,
+) -> Option<ClaimDto> {
+    live.map(|c| ClaimDto {
+        mine: me == Some(c.reviewer.as_str()),
+        reviewer: c.reviewer,
+        expires_at: c.expires_at,
+    })
+}
+
+pub(super) fn parse_status(s: &str) -> StoreResult<ReviewStatus> {
     ReviewStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("review state {s:?}")))
 }
 
@@ -144,19 +167,11 @@ impl CandRow {
     }
 
     pub(super) fn live_claim(&self, now: DateTime<Utc>) -> Option<crate::domain::claim::Claim> {
-        let c = crate::domain::claim::Claim {
-            reviewer: self.claim_reviewer.clone()?,
-            expires_at: from_ms(self.claim_expires_at?),
-        };
-        c.is_live(now).then_some(c)
+        live_claim(self.claim_reviewer.clone(), self.claim_expires_at, now)
     }
 
     pub(super) fn claim_dto(&self, me: Option<&str>, now: DateTime<Utc>) -> Option<ClaimDto> {
-        self.live_claim(now).map(|c| ClaimDto {
-            mine: me == Some(c.reviewer.as_str()),
-            reviewer: c.reviewer,
-            expires_at: c.expires_at,
-        })
+        claim_dto(self.live_claim(now), me)
     }
 
     pub(super) fn in_scope(&self, who: &ReviewerInfo) -> bool {
@@ -187,7 +202,9 @@ impl CandRow {
     }
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// Read by `sqlx` from a row, or by serde from the JSON array of the same
+/// columns (`json_array({IMG_COLS})`) that the dossier's one query returns.
+#[derive(Debug, Clone, FromRow, Deserialize)]
 pub(super) struct ImgRow {
     pub(super) id: i64,
     pub(super) candidate_id: i64,
@@ -202,17 +219,27 @@ pub(super) struct ImgRow {
     pub(super) uploaded_at: i64,
     pub(super) version: i64,
     pub(super) phase: String,
+    #[serde(deserialize_with = "int_bool")]
     pub(super) was_accepted: bool,
+    #[serde(deserialize_with = "int_bool")]
     pub(super) replaced: bool,
     pub(super) reasons: String,
     pub(super) note: Option<String>,
     pub(super) orientation: i64,
+    #[serde(deserialize_with = "int_bool")]
     pub(super) not_upright: bool,
     pub(super) blur_score: f64,
+    #[serde(deserialize_with = "int_bool")]
     pub(super) blurry: bool,
+    #[serde(deserialize_with = "int_bool")]
     pub(super) too_small: bool,
     pub(super) duplicate_of: String,
     pub(super) near_dup_of: String,
+}
+
+/// SQLite has no booleans: JSON gives 0 and 1.
+fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(i64::deserialize(d)? != 0)
 }
 
 pub(super) const IMG_COLS: &str = "id, candidate_id, category, slot, generation, format, bytes, width, height, \
@@ -373,31 +400,42 @@ pub(super) async fn load_images(
     .await?)
 }
 
+/// A change to an image is a change to its candidate: a new version.
 pub(super) async fn bump_candidate(
     conn: &mut SqliteConnection,
     id: i64,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query("UPDATE candidates SET version = version + 1, updated_at = ? WHERE id = ?")
-        .bind(ms(now))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> StoreResult<CandRow> {
+    sqlx::query_as::<_, CandRow>(sqlx::AssertSqlSafe(format!(
+        "UPDATE candidates SET version = version + 1, updated_at = ? WHERE id = ? \
+         RETURNING {CAND_COLS}"
+    )))
+    .bind(ms(now))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
+/// Write both levels' reviews (a new version); with `end_claim_of`, also
+/// end that reviewer's claim (a decision ends their look). Returns the row
+/// as it is now.
 pub(super) async fn write_reviews(
     conn: &mut SqliteConnection,
     id: i64,
     s: &ReviewSnap,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
-    sqlx::query(
+    end_claim_of: Option<&str>,
+) -> StoreResult<CandRow> {
+    // Both CASEs see the row before the update, so they agree.
+    sqlx::query_as::<_, CandRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE candidates SET site_state = ?, site_reasons = ?, site_note = ?, site_reviewer = ?, \
          site_decided_at = ?, district_state = ?, district_reasons = ?, district_note = ?, \
-         district_reviewer = ?, district_decided_at = ?, version = version + 1, updated_at = ? \
-         WHERE id = ?",
-    )
+         district_reviewer = ?, district_decided_at = ?, version = version + 1, updated_at = ?, \
+         claim_reviewer = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_reviewer END, \
+         claim_expires_at = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_expires_at END \
+         WHERE id = ? RETURNING {CAND_COLS}"
+    )))
     .bind(s.site.state.as_str())
     .bind(to_json(&s.site.reasons))
     .bind(&s.site.note)
@@ -409,31 +447,34 @@ pub(super) async fn write_reviews(
     .bind(&s.district.reviewer)
     .bind(s.district.decided_at)
     .bind(ms(now))
+    .bind(end_claim_of)
+    .bind(end_claim_of)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
+/// Write an image's judgement (a new version); returns the row as it is now.
 pub(super) async fn write_image_state(
     conn: &mut SqliteConnection,
     id: i64,
     s: &ImageSnap,
-) -> StoreResult<()> {
+) -> StoreResult<ImgRow> {
     let (phase, was_accepted, replaced) = phase_cols(s.phase);
-    sqlx::query(
+    sqlx::query_as::<_, ImgRow>(sqlx::AssertSqlSafe(format!(
         "UPDATE images SET phase = ?, was_accepted = ?, replaced = ?, reasons = ?, note = ?, \
-         version = version + 1 WHERE id = ?",
-    )
+         version = version + 1 WHERE id = ? RETURNING {IMG_COLS}"
+    )))
     .bind(phase)
     .bind(was_accepted)
     .bind(replaced)
     .bind(to_json(&s.reasons))
     .bind(&s.note)
     .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 /// The reviews after `event`, with the deciding level's reasons and the
