@@ -84,8 +84,16 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// A token already resolved for this request (by the idempotency layer),
+/// so the handler's extractor need not look it up again.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolved(pub TokenRecord, pub String);
+
 /// Resolve the request's bearer token to its subject.
 pub async fn resolve(state: &AppState, parts: &Parts) -> Result<(TokenRecord, String), ApiError> {
+    if let Some(Resolved(rec, hash)) = parts.extensions.get::<Resolved>() {
+        return Ok((rec.clone(), hash.clone()));
+    }
     let token =
         bearer(parts).ok_or_else(|| ApiError::unauthorized("a bearer token is required"))?;
     let hash = token_hash(token);

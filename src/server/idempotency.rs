@@ -8,7 +8,9 @@
 //! response is written after the action commits; for a crash between the
 //! two, lock, unlock and decision look their key up in the audit log
 //! inside their own transaction and answer the retry from it (the current
-//! state) instead of acting again or refusing with 409.
+//! state) instead of acting again or refusing with 409. Because of that the
+//! answer goes out as soon as the action has committed; the stored response
+//! follows in the writer's next batch, the key's lock held until it is in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
-use super::auth::resolve;
+use super::auth::{Resolved, resolve};
 use super::error::ApiError;
 use super::extract::{IDEMPOTENCY_KEY, stored_response, valid_idempotency_key};
 use super::store::{StoredResponse, Subject};
@@ -68,13 +70,17 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
     // Keys are scoped to the operation and its target: the same key on
     // another URL is another request, not a reuse.
     let key = format!("{} {} {key}", req.method(), req.uri().path());
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     // Without a valid token the handler answers 401 itself; nothing to replay.
     let actor = match resolve(&st, &parts).await {
-        Ok((rec, _)) => match rec.subject {
-            Subject::Reviewer(id) => format!("reviewer:{id}"),
-            Subject::Candidate(id) => format!("candidate:{id}"),
-        },
+        Ok((rec, hash)) => {
+            let actor = match rec.subject {
+                Subject::Reviewer(id) => format!("reviewer:{id}"),
+                Subject::Candidate(id) => format!("candidate:{id}"),
+            };
+            parts.extensions.insert(Resolved(rec, hash));
+            actor
+        }
         Err(_) => return next.run(Request::from_parts(parts, body)).await,
     };
     let bytes = match to_bytes(body, MAX_BODY).await {
@@ -104,7 +110,7 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
     let Some(lock) = st.idempotency.get(&format!("{actor}\n{key}")) else {
         return ApiError::internal().into_response();
     };
-    let _guard = lock.lock().await;
+    let guard = lock.lock_owned().await;
     match st.store.stored_response(&actor, &key).await {
         Ok(Some(stored)) if stored.fingerprint == fingerprint => {
             let mut resp =
@@ -147,12 +153,19 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
             .map(str::to_string),
         body: rbytes.to_vec(),
     };
-    if let Err(e) = st
-        .store
-        .store_response(&actor, &key, &stored, Utc::now())
-        .await
-    {
-        tracing::warn!(error = %e, "could not store an idempotent response");
-    }
+    // Answer now, store after: the action is committed, and a retry
+    // waits on the key's lock (held until the stored response is
+    // committed) and then replays it. Should the process die before that,
+    // the audit log answers the retry (see the module doc).
+    let store = st.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store
+            .store_response(&actor, &key, &stored, Utc::now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not store an idempotent response");
+        }
+        drop(guard);
+    });
     Response::from_parts(rparts, Body::from(rbytes))
 }
