@@ -31,8 +31,10 @@ use crate::server::store::{StoreError, StoreResult};
 pub(crate) const MAX_BATCH: usize = 256;
 /// Jobs waiting beyond this make senders wait (backpressure, not memory).
 const QUEUE: usize = 4096;
-/// How often the writer logs what its batches looked like.
-const REPORT_EVERY: Duration = Duration::from_secs(10);
+/// How often the writer logs what its batches looked like: a debug line
+/// per busy second (benches read these), an info line per busy minute.
+const DEBUG_EVERY: Duration = Duration::from_secs(1);
+const INFO_EVERY: Duration = Duration::from_secs(60);
 
 /// A job's work: its statements on the write connection, inside its own
 /// savepoint. It must not commit or roll back.
@@ -52,7 +54,7 @@ type Answer = Box<dyn FnOnce(Result<(), &str>) + Send>;
 
 type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Ran> + Send>;
 
-/// Batch sizes and commit times since the start, for logs and benches.
+/// Batch sizes and commit times, for logs and benches.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WriterStats {
     pub batches: u64,
@@ -62,19 +64,50 @@ pub struct WriterStats {
     pub max_batch: usize,
     /// `sizes[k]`: batches of 2^k..2^(k+1)-1 jobs.
     pub sizes: [u64; 10],
+    /// Time in the final `COMMIT` (the fsync), summed and at most.
+    pub commit_us: u64,
+    pub max_commit_us: u64,
 }
 
 impl WriterStats {
-    fn record(&mut self, jobs: usize, failed: usize, committed: bool) {
+    fn record(&mut self, o: &Outcome) {
         self.batches += 1;
-        self.jobs += jobs as u64;
-        self.failed_jobs += failed as u64;
-        if !committed {
+        self.jobs += o.jobs as u64;
+        self.failed_jobs += o.failed as u64;
+        if !o.committed {
             self.failed_batches += 1;
         }
-        self.max_batch = self.max_batch.max(jobs);
-        let bucket = (usize::BITS - 1 - jobs.max(1).leading_zeros()) as usize;
+        self.max_batch = self.max_batch.max(o.jobs);
+        let bucket = (usize::BITS - 1 - o.jobs.max(1).leading_zeros()) as usize;
         self.sizes[bucket.min(self.sizes.len() - 1)] += 1;
+        self.commit_us += o.commit_us;
+        self.max_commit_us = self.max_commit_us.max(o.commit_us);
+    }
+
+    fn log(&self, level: tracing::Level) {
+        let commit_ms = self.commit_us as f64 / 1000.0 / self.batches.max(1) as f64;
+        let max_commit_ms = self.max_commit_us as f64 / 1000.0;
+        macro_rules! line {
+            ($lvl:ident) => {
+                tracing::$lvl!(
+                    batches = self.batches,
+                    jobs = self.jobs,
+                    mean = format!("{:.2}", self.mean()),
+                    max = self.max_batch,
+                    sizes = self.histogram(),
+                    failed_jobs = self.failed_jobs,
+                    failed_batches = self.failed_batches,
+                    commit_ms = format!("{commit_ms:.2}"),
+                    max_commit_ms = format!("{max_commit_ms:.2}"),
+                    "writer batches"
+                )
+            };
+        }
+        if level == tracing::Level::DEBUG {
+            line!(debug);
+        } else {
+            line!(info);
+        }
     }
 
     /// Mean jobs per batch.
@@ -102,21 +135,6 @@ impl WriterStats {
             });
         }
         out.join(" ")
-    }
-
-    fn since(&self, earlier: &WriterStats) -> WriterStats {
-        let mut d = WriterStats {
-            batches: self.batches - earlier.batches,
-            jobs: self.jobs - earlier.jobs,
-            failed_jobs: self.failed_jobs - earlier.failed_jobs,
-            failed_batches: self.failed_batches - earlier.failed_batches,
-            max_batch: self.max_batch,
-            sizes: self.sizes,
-        };
-        for (a, b) in d.sizes.iter_mut().zip(earlier.sizes.iter()) {
-            *a -= b;
-        }
-        d
     }
 }
 
@@ -221,7 +239,9 @@ async fn run(
 ) {
     let mut conn = Some(conn);
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut reported = (Instant::now(), WriterStats::default());
+    // Per second and per minute, for the log.
+    let mut second = (Instant::now(), WriterStats::default());
+    let mut minute = (Instant::now(), WriterStats::default());
     loop {
         let first = tokio::select! {
             biased;
@@ -259,19 +279,19 @@ async fn run(
         let (c, outcome) = run_batch(c, &mut batch).await;
         conn = c;
         if let Ok(mut s) = stats.lock() {
-            s.record(outcome.jobs, outcome.failed, outcome.committed);
-            if reported.0.elapsed() >= REPORT_EVERY {
-                let d = s.since(&reported.1);
-                tracing::info!(
-                    batches = d.batches,
-                    jobs = d.jobs,
-                    mean = format!("{:.2}", d.mean()),
-                    sizes = d.histogram(),
-                    failed_jobs = d.failed_jobs,
-                    failed_batches = d.failed_batches,
-                    "writer batches"
-                );
-                reported = (Instant::now(), s.clone());
+            s.record(&outcome);
+        }
+        for (period, every, level) in [
+            (&mut second, DEBUG_EVERY, tracing::Level::DEBUG),
+            (&mut minute, INFO_EVERY, tracing::Level::INFO),
+        ] {
+            if period.1.batches == 0 {
+                period.0 = Instant::now();
+            }
+            period.1.record(&outcome);
+            if period.0.elapsed() >= every {
+                period.1.log(level);
+                *period = (Instant::now(), WriterStats::default());
             }
         }
     }
@@ -284,6 +304,7 @@ struct Outcome {
     jobs: usize,
     failed: usize,
     committed: bool,
+    commit_us: u64,
 }
 
 /// How the previous job of the batch ended.
@@ -353,6 +374,7 @@ async fn run_batch(
             failed += 1;
         }
     }
+    let committing = Instant::now();
     let outcome = match (broken, last.then_commit()) {
         (Some(why), _) => Err(why),
         (None, None) => Ok(()),
@@ -362,6 +384,7 @@ async fn run_batch(
             .map(|_| ())
             .map_err(|e| e.to_string()),
     };
+    let commit_us = committing.elapsed().as_micros() as u64;
     match outcome {
         Ok(()) => {
             for a in answers {
@@ -371,6 +394,7 @@ async fn run_batch(
                 jobs,
                 failed,
                 committed: true,
+                commit_us,
             };
             (Some(conn), o)
         }
@@ -389,6 +413,7 @@ async fn run_batch(
                 jobs,
                 failed: jobs,
                 committed: false,
+                commit_us,
             };
             (reusable.then_some(conn), o)
         }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Steady-rate (open-loop) run: seed N demo candidates (default 100,000) into
+# a fresh database with the release build, then examples/steady.rs at
+# RATES decisions/s (default 50,200,1000; queue pages, dossiers and locks
+# beside them, /health at 100/s), SECS seconds each (default 20), then
+# SATURATE seconds (default 10) of CONNS closed-loop lock/unlock workers,
+# then the invariants over the API and the database (exactly once by
+# Idempotency-Key). The server logs its writer's batches every second at
+# debug level; the tool reports them per step.
+#
+#   bench/steady.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+RATES=${RATES:-50,200,1000}
+SECS=${SECS:-20}
+SATURATE=${SATURATE:-10}
+CONNS=${CONNS:-64}
+BIN=${BIN:-target/release/shenhe}
+STEADY=${STEADY:-target/release/examples/steady}
+[ -n "${NO_BUILD:-}" ] || cargo build --release --bin shenhe --example steady
+TMP=$(mktemp -d)
+PID=
+cleanup() {
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE="http://127.0.0.1:$PORT"
+RUST_LOG=warn,shenhe=info,shenhe::server::store::sqlite::writer=debug \
+    "$BIN" serve --demo --candidates "$N" --db "$TMP/steady.db" \
+    --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+PID=$!
+until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
+    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
+    sleep 0.5
+done
+echo "== $N candidates seeded; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+grep -o 'seeded demo data.*' "$TMP/server.log" || true
+status=0
+"$STEADY" --server "$BASE" --rates "$RATES" --seconds "$SECS" --saturate "$SATURATE" \
+    --conns "$CONNS" --db "$TMP/steady.db" --server-log "$TMP/server.log" || status=$?
+kill -TERM "$PID"
+wait "$PID" || status=$?
+PID=
+if grep -E ' (ERROR|WARN) ' "$TMP/server.log" | head -20 | grep .; then
+    echo "(server warnings above)"
+fi
+exit $status
