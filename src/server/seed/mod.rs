@@ -34,7 +34,7 @@ use super::store::sqlite::SqliteStore;
 use crate::domain::category::MaterialCategory;
 use documents::analysed_catalogue;
 use history::build_candidate;
-use writer::{Batch, write_batch};
+use writer::{Account, Batch, load};
 
 pub use documents::{SeedAsset, catalogue};
 
@@ -65,14 +65,61 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// Candidates invented per batch (one multi-row INSERT per table).
+const BATCH: u32 = 10_000;
+
 /// Seed the demo into an empty database. Returns what was written.
+///
+/// One thread invents the candidates (one seeded RNG, in order, so the demo
+/// is the same every time) while this task writes the previous batch. The
+/// whole seed is one transaction: a crash leaves the database empty (and
+/// the next start seeds it again), and the secondary indexes are built once
+/// at the end instead of row by row (`writer::load`).
 pub async fn seed_demo(
     store: &SqliteStore,
     candidates: u32,
     now: DateTime<Utc>,
 ) -> Result<SeedReport, SeedError> {
-    let mut rng = StdRng::seed_from_u64(0x5348_454E_4845);
     let assets = analysed_catalogue()?;
+    let password_hash = auth::hash_password(DEMO_PASSWORD)?;
+    let mut accounts = Vec::new();
+    for (username, display, level, site) in [
+        ("nanjing", "王审核", "site", Some(SITE_NANJING)),
+        ("suzhou", "李审核", "site", Some(SITE_SUZHOU)),
+        ("jiangsu", "张审核", "district", None),
+    ] {
+        // Each account gets its own salt; the three hashes are cheap.
+        accounts.push(Account {
+            username,
+            display,
+            level,
+            site,
+            password_hash: auth::hash_password(DEMO_PASSWORD)?,
+        });
+    }
+    let (batches, rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let inventor = tokio::task::spawn_blocking(move || invent(assets, candidates, now, &batches));
+    let written = load(store, &accounts, assets, &password_hash, rx).await;
+    let total_images = inventor
+        .await
+        .map_err(|e| SeedError::Asset("inventor".into(), e.to_string()))?;
+    written?;
+    store.reload_phash_index().await?;
+    Ok(SeedReport {
+        candidates,
+        images: total_images,
+    })
+}
+
+/// The inventing thread: candidates in batches, in id order, into `out`;
+/// returns how many images it invented.
+fn invent(
+    assets: &'static [documents::Asset],
+    candidates: u32,
+    now: DateTime<Utc>,
+    out: &tokio::sync::mpsc::Sender<Batch>,
+) -> u64 {
+    let mut rng = StdRng::seed_from_u64(0x5348_454E_4845);
     let by_cat = |cat: MaterialCategory, slot: Option<u8>, flawed: bool| -> Vec<usize> {
         assets
             .iter()
@@ -93,47 +140,12 @@ pub async fn seed_demo(
             }
         }
     }
-
-    let password_hash = auth::hash_password(DEMO_PASSWORD)?;
-    let pool = store.pool();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    for (username, display, level, site) in [
-        ("nanjing", "王审核", "site", Some(SITE_NANJING)),
-        ("suzhou", "李审核", "site", Some(SITE_SUZHOU)),
-        ("jiangsu", "张审核", "district", None),
-    ] {
-        // Each account gets its own salt; the three hashes are cheap.
-        let h = auth::hash_password(DEMO_PASSWORD)?;
-        sqlx::query(
-            "INSERT INTO reviewers (username, display_name, level, district, site, password_hash) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(username)
-        .bind(display)
-        .bind(level)
-        .bind(DISTRICT)
-        .bind(site)
-        .bind(h)
-        .execute(&mut *tx)
-        .await?;
-    }
-    for a in assets {
-        sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
-            .bind(&a.sha256)
-            .bind(a.report.format.as_str())
-            .bind(&a.a.bytes)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-
     // Where each asset was first used, so a near-duplicate can point at it.
     let mut first_use: HashMap<String, (i64, i64)> = HashMap::new();
     let year = now.format("%Y").to_string();
     let start = now - Duration::days(30);
     let mut image_id: i64 = 0;
     let mut total_images = 0u64;
-    const BATCH: u32 = 10_000;
     let mut next = 1u32;
     while next <= candidates {
         let end = (next + BATCH - 1).min(candidates);
@@ -153,12 +165,11 @@ pub async fn seed_demo(
             );
         }
         total_images += b.images.len() as u64;
-        write_batch(store, &b, &password_hash, assets).await?;
+        // The loader gave up (an error): stop inventing.
+        if out.blocking_send(b).is_err() {
+            break;
+        }
         next = end + 1;
     }
-    store.reload_phash_index().await?;
-    Ok(SeedReport {
-        candidates,
-        images: total_images,
-    })
+    total_images
 }

@@ -1,8 +1,12 @@
 //! The writer: the rows a batch of invented candidates becomes (candidates,
-//! images, feedback, audit) and the SQL that bulk-loads them, multi-row
-//! INSERTs in one `BEGIN IMMEDIATE` transaction per batch. The one part of
-//! the seed that speaks SQL, apart from the accounts and blobs
-//! `seed_demo` writes first.
+//! images, feedback, audit) and the SQL that bulk-loads them: the demo
+//! accounts and blobs, then every batch as multi-row INSERTs, all in one
+//! `BEGIN IMMEDIATE` transaction, with the secondary indexes dropped first
+//! and built again at the end (sorting once is far cheaper than millions of
+//! random inserts into an index larger than the page cache: `images_sha256`
+//! alone is a random key per image). The one part of the seed that speaks
+//! SQL. The triggers of migration 0003 keep the queue counts and badges as
+//! the rows go in.
 
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -73,13 +77,94 @@ fn chunk_rows(columns: usize) -> usize {
     (30_000 / columns).max(1)
 }
 
-pub(super) async fn write_batch(
+/// A demo reviewer account.
+pub(super) struct Account {
+    pub(super) username: &'static str,
+    pub(super) display: &'static str,
+    pub(super) level: &'static str,
+    pub(super) site: Option<&'static str>,
+    pub(super) password_hash: String,
+}
+
+/// Page cache of the loading connection while it loads: the tables' right
+/// edges and the reg_no index stay in memory.
+const LOAD_CACHE_KIB: i64 = 262_144;
+
+pub(super) async fn load(
     store: &SqliteStore,
+    accounts: &[Account],
+    assets: &[Asset],
+    password_hash: &str,
+    mut batches: tokio::sync::mpsc::Receiver<Batch>,
+) -> Result<(), SeedError> {
+    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA cache_size = -{LOAD_CACHE_KIB}"
+    )))
+    .execute(&mut *tx)
+    .await?;
+    for a in accounts {
+        sqlx::query(
+            "INSERT INTO reviewers (username, display_name, level, district, site, password_hash) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.username)
+        .bind(a.display)
+        .bind(a.level)
+        .bind(DISTRICT)
+        .bind(a.site)
+        .bind(&a.password_hash)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for a in assets {
+        sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
+            .bind(&a.sha256)
+            .bind(a.report.format.as_str())
+            .bind(&a.a.bytes)
+            .execute(&mut *tx)
+            .await?;
+    }
+    // Unique indexes stay: they are constraints (and the ones the seed
+    // fills, reg_no and (candidate, category, slot), grow at their ends).
+    let deferred: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND sql NOT LIKE 'CREATE UNIQUE%' \
+         AND tbl_name IN ('candidates', 'images', 'feedback', 'audit')",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (name, _) in &deferred {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+            .execute(&mut *tx)
+            .await?;
+    }
+    while let Some(b) = batches.recv().await {
+        write_batch(&mut tx, &b, password_hash, assets).await?;
+    }
+    for (_, sql) in deferred {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("PRAGMA cache_size = -32768")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // Fold the WAL (as large as the database now) into the file, so the
+    // first decision's commit does not pay for that checkpoint.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+async fn write_batch(
+    tx: &mut sqlx::SqliteConnection,
     b: &Batch,
     password_hash: &str,
     assets: &[Asset],
 ) -> Result<(), SeedError> {
-    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
     for chunk in b.candidates.chunks(chunk_rows(33)) {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO candidates (id, reg_no, name, id_type, id_number, gender, birth_date, \
@@ -195,6 +280,5 @@ pub(super) async fn write_batch(
         });
         qb.build().execute(&mut *tx).await?;
     }
-    tx.commit().await?;
     Ok(())
 }
