@@ -1,6 +1,19 @@
 //! Who is asking: reviewer and candidate credentials (the password hash
 //! is checked by the caller, not here) and the bearer tokens issued at
 //! login, looked up by hash and revoked at logout.
+//!
+//! Every request resolves its token and then its reviewer: two reads, which
+//! cost as much as the queue page's own statement (each read is a round
+//! trip to a connection's thread). So both are remembered for a few seconds
+//! ([`AuthCache`]). Logout goes through this process and forgets the token
+//! at once; only a change made behind the server's back (SQL from another
+//! process, e.g. an administrator removing a reviewer) takes up to
+//! [`AUTH_TTL`] to be seen. A PostgreSQL store shared by several processes
+//! would not keep this cache.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -10,6 +23,46 @@ use crate::domain::review::Level;
 use crate::server::store::{
     CandidateCredentials, ReviewerInfo, StoreError, StoreResult, Subject, TokenRecord,
 };
+
+/// How long a looked-up token or reviewer is trusted without asking again.
+pub(super) const AUTH_TTL: Duration = Duration::from_secs(5);
+/// Entries per map; past it the map starts afresh (bounded memory whatever
+/// tokens are presented; unknown tokens are never remembered).
+const AUTH_CACHE_MAX: usize = 10_000;
+
+/// Tokens by hash and reviewers by id, each with when it was read.
+#[derive(Default)]
+pub(super) struct AuthCache {
+    tokens: Mutex<HashMap<String, (Instant, TokenRecord)>>,
+    reviewers: Mutex<HashMap<i64, (Instant, ReviewerInfo)>>,
+}
+
+fn fresh<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, (Instant, V)>>,
+    k: &K,
+) -> Option<V> {
+    let map = map.lock().ok()?;
+    map.get(k)
+        .filter(|(at, _)| at.elapsed() < AUTH_TTL)
+        .map(|(_, v)| v.clone())
+}
+
+fn remember<K: std::hash::Hash + Eq, V>(
+    map: &Mutex<HashMap<K, (Instant, V)>>,
+    k: K,
+    v: V,
+    keep_old: impl Fn(&V) -> bool,
+) {
+    if let Ok(mut map) = map.lock() {
+        if map.len() >= AUTH_CACHE_MAX {
+            map.clear();
+        }
+        if map.get(&k).is_some_and(|(_, old)| keep_old(old)) {
+            return;
+        }
+        map.insert(k, (Instant::now(), v));
+    }
+}
 
 fn reviewer_from_row(
     (id, username, display_name, level, district, site): (
@@ -61,6 +114,9 @@ impl SqliteStore {
 
     pub(super) fn reviewer(&self, id: i64) -> BoxFuture<'_, StoreResult<Option<ReviewerInfo>>> {
         Box::pin(async move {
+            if let Some(r) = fresh(&self.auth.reviewers, &id) {
+                return Ok(Some(r));
+            }
             let row: Option<(i64, String, String, String, String, Option<String>)> =
                 sqlx::query_as(
                     "SELECT id, username, display_name, level, district, site FROM reviewers \
@@ -69,7 +125,11 @@ impl SqliteStore {
                 .bind(id)
                 .fetch_optional(&self.reads)
                 .await?;
-            row.map(reviewer_from_row).transpose()
+            let r = row.map(reviewer_from_row).transpose()?;
+            if let Some(r) = &r {
+                remember(&self.auth.reviewers, id, r.clone(), |_| false);
+            }
+            Ok(r)
         })
     }
 
@@ -129,26 +189,41 @@ impl SqliteStore {
         })
     }
 
+    /// The token's row, not the cache.
+    async fn token_row(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
+        let row: Option<(String, i64, i64, bool)> = sqlx::query_as(
+            "SELECT kind, subject_id, expires_at, revoked FROM tokens WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.reads)
+        .await?;
+        Ok(row.map(|(kind, id, exp, revoked)| TokenRecord {
+            subject: if kind == "reviewer" {
+                Subject::Reviewer(id)
+            } else {
+                Subject::Candidate(id)
+            },
+            expires_at: from_ms(exp),
+            revoked,
+        }))
+    }
+
     pub(super) fn token<'a>(
         &'a self,
         token_hash: &'a str,
     ) -> BoxFuture<'a, StoreResult<Option<TokenRecord>>> {
         Box::pin(async move {
-            let row: Option<(String, i64, i64, bool)> = sqlx::query_as(
-                "SELECT kind, subject_id, expires_at, revoked FROM tokens WHERE token_hash = ?",
-            )
-            .bind(token_hash)
-            .fetch_optional(&self.reads)
-            .await?;
-            Ok(row.map(|(kind, id, exp, revoked)| TokenRecord {
-                subject: if kind == "reviewer" {
-                    Subject::Reviewer(id)
-                } else {
-                    Subject::Candidate(id)
-                },
-                expires_at: from_ms(exp),
-                revoked,
-            }))
+            let key = token_hash.to_string();
+            if let Some(t) = fresh(&self.auth.tokens, &key) {
+                return Ok(Some(t));
+            }
+            let t = self.token_row(token_hash).await?;
+            if let Some(t) = &t {
+                // A revocation is final: a read that began before it
+                // committed must not put the token back as valid.
+                remember(&self.auth.tokens, key, t.clone(), |old| old.revoked);
+            }
+            Ok(t)
         })
     }
 
@@ -157,17 +232,30 @@ impl SqliteStore {
         token_hash: &'a str,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            let token_hash = token_hash.to_string();
-            self.write(move |conn| {
-                Box::pin(async move {
-                    sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = ?")
-                        .bind(token_hash)
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
+            let key = token_hash.to_string();
+            let token_hash = key.clone();
+            let done = self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = ?")
+                            .bind(token_hash)
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
                 })
-            })
-            .await
+                .await;
+            done?;
+            // Remembered as revoked, from the committed row: a lookup that
+            // raced the commit cannot put it back as valid (see `token`).
+            let row = self.token_row(&key).await?;
+            if let Ok(mut map) = self.auth.tokens.lock() {
+                match row {
+                    Some(t) => map.insert(key, (Instant::now(), t)),
+                    None => map.remove(&key),
+                };
+            }
+            Ok(())
         })
     }
 }

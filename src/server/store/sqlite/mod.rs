@@ -60,6 +60,8 @@ pub struct SqliteStore {
     reads: SqlitePool,
     writer: writer::Writer,
     phash: Arc<RwLock<PhashIndex>>,
+    /// Tokens and reviewers read in the last few seconds (see `auth.rs`).
+    auth: auth::AuthCache,
 }
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -125,6 +127,7 @@ impl SqliteStore {
             reads,
             writer,
             phash: Arc::new(RwLock::new(PhashIndex::default())),
+            auth: auth::AuthCache::default(),
         };
         store.reload_phash_index().await?;
         Ok(store)
