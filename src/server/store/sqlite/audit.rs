@@ -154,7 +154,7 @@ impl SqliteStore {
             )
             .bind(actor)
             .bind(key)
-            .fetch_optional(&self.reads)
+            .fetch_optional(&mut *self.reads.get().await?)
             .await?;
             Ok(
                 row.map(|(fingerprint, status, content_type, body)| StoredResponse {
@@ -201,7 +201,7 @@ impl SqliteStore {
         candidate_id: i64,
     ) -> BoxFuture<'a, StoreResult<Vec<AuditEventDto>>> {
         Box::pin(async move {
-            let mut conn = self.reads.acquire().await?;
+            let mut conn = self.reads.get().await?;
             load_cand_scoped(&mut conn, candidate_id, who).await?;
             let rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "{AUDIT_SELECT} WHERE a.candidate_id = ? ORDER BY a.id"

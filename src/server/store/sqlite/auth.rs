@@ -101,7 +101,7 @@ impl SqliteStore {
                      FROM reviewers WHERE username = ?",
             )
             .bind(username)
-            .fetch_optional(&self.reads)
+            .fetch_optional(&mut *self.reads.get().await?)
             .await?;
             match row {
                 None => Ok(None),
@@ -123,7 +123,7 @@ impl SqliteStore {
                      WHERE id = ?",
                 )
                 .bind(id)
-                .fetch_optional(&self.reads)
+                .fetch_optional(&mut *self.reads.get().await?)
                 .await?;
             let r = row.map(reviewer_from_row).transpose()?;
             if let Some(r) = &r {
@@ -141,7 +141,7 @@ impl SqliteStore {
             let row: Option<(i64, String, String)> =
                 sqlx::query_as("SELECT id, reg_no, password_hash FROM candidates WHERE reg_no = ?")
                     .bind(reg_no)
-                    .fetch_optional(&self.reads)
+                    .fetch_optional(&mut *self.reads.get().await?)
                     .await?;
             Ok(row.map(|(id, reg_no, password_hash)| CandidateCredentials {
                 id,
@@ -195,7 +195,7 @@ impl SqliteStore {
             "SELECT kind, subject_id, expires_at, revoked FROM tokens WHERE token_hash = ?",
         )
         .bind(token_hash)
-        .fetch_optional(&self.reads)
+        .fetch_optional(&mut *self.reads.get().await?)
         .await?;
         Ok(row.map(|(kind, id, exp, revoked)| TokenRecord {
             subject: if kind == "reviewer" {

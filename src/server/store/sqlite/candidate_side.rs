@@ -83,7 +83,7 @@ impl SqliteStore {
         candidate_id: i64,
     ) -> BoxFuture<'_, StoreResult<Reviews>> {
         Box::pin(async move {
-            let mut conn = self.reads.acquire().await?;
+            let mut conn = self.reads.get().await?;
             load_cand(&mut conn, candidate_id).await?.reviews()
         })
     }
@@ -95,7 +95,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateSelf>> {
         Box::pin(async move {
-            let mut conn = self.reads.acquire().await?;
+            let mut conn = self.reads.get().await?;
             let c = load_cand(&mut conn, candidate_id).await?;
             Self::self_in(&mut conn, &c, window, now).await
         })

@@ -37,7 +37,7 @@ impl SqliteStore {
                  WHERE i.id = ?",
             )
             .bind(image_id)
-            .fetch_optional(&self.reads)
+            .fetch_optional(&mut *self.reads.get().await?)
             .await?;
             match row {
                 Some((format, sha256, bytes, district, site)) if who.sees(&district, &site) => {
@@ -77,7 +77,7 @@ impl SqliteStore {
             )
             .bind(image_id)
             .bind(candidate_id)
-            .fetch_optional(&self.reads)
+            .fetch_optional(&mut *self.reads.get().await?)
             .await?;
             let (format, sha256, bytes) = row.ok_or(StoreError::NotFound)?;
             blob(format, sha256, bytes)

@@ -12,6 +12,7 @@
 //! `unconditional_recursion` would say so).
 //!
 //! - `writer.rs`: the single writer and its batches
+//! - `readers.rs`: the read-only connections
 //! - `rows.rs`: the tables' rows, their audit snapshots, loading and writing them
 //! - `queue.rs`: the reviewer's queue, its counts, a candidate's dossier
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
@@ -26,6 +27,7 @@ mod candidate_side;
 mod decisions;
 mod images;
 mod queue;
+mod readers;
 mod rows;
 mod writer;
 
@@ -50,14 +52,14 @@ pub use writer::WriterStats;
 
 /// Read-only connections: SQLite in WAL reads in parallel with the writer,
 /// and more than the cores only adds threads.
-const READERS: u32 = 4;
+const READERS: usize = 4;
 
 pub struct SqliteStore {
     /// Read-write: migrations, the demo seed, and tests or tools that
     /// write directly. Requests never write through it.
     pool: SqlitePool,
-    /// Every read of a request.
-    reads: SqlitePool,
+    /// Every read of a request (see `readers.rs`).
+    reads: readers::Readers,
     writer: writer::Writer,
     phash: Arc<RwLock<PhashIndex>>,
     /// Tokens and reviewers read in the last few seconds (see `auth.rs`).
@@ -115,13 +117,7 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))?;
         let writer = writer::Writer::start(rw).await?;
-        let reads = SqlitePoolOptions::new()
-            .max_connections(READERS)
-            // A local file does not go stale; the ping before each acquire
-            // was a round trip to the connection's thread per query.
-            .test_before_acquire(false)
-            .connect_with(base.read_only(true))
-            .await?;
+        let reads = readers::Readers::open(&base.read_only(true), READERS).await?;
         let store = SqliteStore {
             pool,
             reads,
@@ -147,7 +143,7 @@ impl SqliteStore {
     pub async fn reload_phash_index(&self) -> StoreResult<()> {
         let rows: Vec<(i64, i64, i64)> =
             sqlx::query_as("SELECT id, candidate_id, phash FROM images")
-                .fetch_all(&self.reads)
+                .fetch_all(&mut *self.reads.get().await?)
                 .await?;
         let mut ix = PhashIndex::default();
         for (id, cand, h) in rows {
@@ -182,7 +178,9 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(async move {
-            sqlx::query("SELECT 1").execute(&self.reads).await?;
+            sqlx::query("SELECT 1")
+                .execute(&mut *self.reads.get().await?)
+                .await?;
             Ok(())
         })
     }
@@ -192,7 +190,7 @@ impl Store for SqliteStore {
             let n: i64 = sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM reviewers) + (SELECT COUNT(*) FROM candidates)",
             )
-            .fetch_one(&self.reads)
+            .fetch_one(&mut *self.reads.get().await?)
             .await?;
             Ok(n == 0)
         })

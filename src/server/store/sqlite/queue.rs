@@ -352,7 +352,10 @@ impl SqliteStore {
             };
             push_scope(&mut qb, who);
             qb.push(") AS counts");
-            let page: PageRow = qb.build_query_as().fetch_one(&self.reads).await?;
+            let page: PageRow = qb
+                .build_query_as()
+                .fetch_one(&mut *self.reads.get().await?)
+                .await?;
 
             let mut rows: Vec<QueueRow> = serde_json::from_str(&page.items)?;
             let next = if rows.len() > query.limit as usize {
@@ -405,7 +408,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateDetail>> {
         Box::pin(async move {
-            let mut conn = self.reads.acquire().await?;
+            let mut conn = self.reads.get().await?;
             let row: Option<DossierRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {CAND_COLS}, \
                  (SELECT json_group_array(json_array({IMG_COLS}) ORDER BY category, slot) \
