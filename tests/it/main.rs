@@ -42,6 +42,8 @@ mod server_concurrency;
 mod server_props;
 mod server_scope;
 mod server_seed;
+mod server_speed_queue;
+mod server_speed_writer;
 mod server_workflow;
 mod show;
 mod tls;

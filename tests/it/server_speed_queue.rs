@@ -6,7 +6,7 @@
 //! result; and the dossier read in one statement equals the one an undo
 //! builds from its parts.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 
