@@ -300,7 +300,7 @@ impl SqliteStore {
             // Each tab's filter matches an index in (sort_at, id) order
             // (migrations 0001 and 0003), so a page reads limit + 1 rows.
             let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT (SELECT json_group_array(json_array({QUEUE_COLS}) ORDER BY sort_at, id) \
+                "SELECT (SELECT json_group_array(json_array({QUEUE_COLS})) \
                  FROM (SELECT {QUEUE_COLS} FROM candidates"
             ));
             push_scope(&mut qb, who);
@@ -312,8 +312,7 @@ impl SqliteStore {
                         );
                     }
                     _ => {
-                        qb.push(format!(" AND {state_col} = "))
-                            .push_bind(state.as_str());
+                        qb.push(format!(" AND {state_col} = '{}'", state.as_str()));
                     }
                 }
             }
@@ -337,8 +336,10 @@ impl SqliteStore {
                     .push_bind(id)
                     .push(")");
             }
-            qb.push(" ORDER BY sort_at, id LIMIT ")
-                .push_bind(i64::from(query.limit) + 1);
+            qb.push(format!(
+                " ORDER BY sort_at, id LIMIT {}",
+                i64::from(query.limit) + 1
+            ));
             qb.push(")) AS items, ");
             match &who.site {
                 Some(_) => qb.push(
@@ -358,6 +359,9 @@ impl SqliteStore {
                 .await?;
 
             let mut rows: Vec<QueueRow> = serde_json::from_str(&page.items)?;
+            // Sorted here, not by the aggregate (whose ORDER BY is a sorter
+            // per execution): the page is at most limit + 1 rows.
+            rows.sort_unstable_by_key(|r| (r.sort_at, r.id));
             let next = if rows.len() > query.limit as usize {
                 rows.truncate(query.limit as usize);
                 rows.last().map(|r| (r.sort_at, r.id))
