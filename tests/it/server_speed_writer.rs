@@ -22,8 +22,8 @@ fn nanjing() -> ReviewerInfo {
     }
 }
 
-/// The current-thread runtime polls every future of `join_all` (each
-/// queues its job) before the writer task gets to run: one batch.
+/// The writer is held while every future of `join_all` queues its job
+/// (on its first poll), then let go: the twenty are one batch.
 #[tokio::test]
 async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
     let dir = tempfile::tempdir().expect("dir");
@@ -68,8 +68,9 @@ async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
     };
     let iid = image["id"].as_i64().expect("id");
     let v0 = image["version"].as_i64().expect("version");
-    let before = store.writer_stats();
     let audit_before = store.audit(&who, cid).await.expect("audit").len();
+    let held = store.hold_writer().await.expect("hold");
+    let before = store.writer_stats();
 
     let racers = (0..20).map(|i| {
         let judgement = if i % 2 == 0 {
@@ -91,11 +92,17 @@ async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
             },
         )
     });
-    let results = futures::future::join_all(racers).await;
+    let release = async {
+        // join! polled the racers first: all twenty are queued by now.
+        tokio::task::yield_now().await;
+        drop(held);
+    };
+    let (results, ()) = futures::join!(futures::future::join_all(racers), release);
 
     let after = store.writer_stats();
-    assert_eq!(after.jobs - before.jobs, 20);
-    assert_eq!(after.batches - before.batches, 1, "{after:?}");
+    // The hold's own batch, then the twenty.
+    assert_eq!(after.jobs - before.jobs, 21);
+    assert_eq!(after.batches - before.batches, 2, "{after:?}");
     assert_eq!(after.failed_jobs - before.failed_jobs, 19);
     let mut winners = Vec::new();
     for r in results {

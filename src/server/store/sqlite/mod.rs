@@ -48,7 +48,7 @@ use super::*;
 
 pub use candidate_side::window_dto;
 pub(crate) use rows::{DupRef, ImageSnap, LevelSnap, ReviewSnap, phase_cols};
-pub use writer::WriterStats;
+pub use writer::{Hold, WriterStats};
 
 /// Read-only connections: SQLite in WAL reads in parallel with the writer,
 /// and more than the cores only adds threads.
@@ -132,6 +132,13 @@ impl SqliteStore {
     /// The read-write pool (see the field): for the seed, tests and tools.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Hold the writer (an empty job) until the returned value is dropped:
+    /// the writes queued meanwhile become one batch. For tests and benches.
+    #[doc(hidden)]
+    pub async fn hold_writer(&self) -> StoreResult<writer::Hold> {
+        self.writer.hold().await
     }
 
     /// What the writer's batches looked like so far.

@@ -138,11 +138,17 @@ impl WriterStats {
     }
 }
 
+/// See [`Writer::hold`]; dropping it lets the writer go on.
+pub struct Hold {
+    _release: oneshot::Sender<()>,
+}
+
 /// The sending side, held by the store.
 pub(crate) struct Writer {
     tx: mpsc::Sender<Job>,
     stop: watch::Sender<bool>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Answers when the writer thread has finished.
+    done: Mutex<Option<oneshot::Receiver<()>>>,
     stats: Arc<Mutex<WriterStats>>,
 }
 
@@ -159,16 +165,50 @@ pub(crate) fn not_run() -> StoreError {
 
 impl Writer {
     /// Open the write connection and start the writer task.
+    ///
+    /// The writer runs on a thread of its own (a single-threaded runtime):
+    /// a job is a chain of round trips to the connection's thread, and on
+    /// the server's runtime each step waited behind every ready request
+    /// task, so under load the writer, not the disk, set the pace.
     pub(crate) async fn start(opts: SqliteConnectOptions) -> StoreResult<Writer> {
-        let conn = SqliteConnection::connect_with(&opts).await?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let (stop, stopped) = watch::channel(false);
         let stats = Arc::new(Mutex::new(WriterStats::default()));
-        let task = tokio::spawn(run(conn, opts, rx, stopped, stats.clone()));
+        let (ready_tx, ready) = oneshot::channel::<StoreResult<()>>();
+        let (done_tx, done) = oneshot::channel::<()>();
+        let thread_stats = stats.clone();
+        std::thread::Builder::new()
+            .name("shenhe-writer".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StoreError::Db(sqlx::Error::Io(e))));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match SqliteConnection::connect_with(&opts).await {
+                        Ok(conn) => {
+                            let _ = ready_tx.send(Ok(()));
+                            run(conn, opts, rx, stopped, thread_stats).await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.into()));
+                        }
+                    }
+                });
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        ready.await.map_err(|_| gone())??;
         Ok(Writer {
             tx,
             stop,
-            task: Mutex::new(Some(task)),
+            done: Mutex::new(Some(done)),
             stats,
         })
     }
@@ -216,6 +256,24 @@ impl Writer {
         Ok(rx)
     }
 
+    /// Keep the writer busy with an empty job until the [`Hold`] is
+    /// dropped: whatever is queued meanwhile becomes the next batch, so
+    /// tests can make a batch of exactly the jobs they want.
+    pub(crate) async fn hold(&self) -> StoreResult<Hold> {
+        let (started_tx, started) = oneshot::channel::<()>();
+        let (release, released) = oneshot::channel::<()>();
+        let work: Work<()> = Box::new(move |_conn| {
+            Box::pin(async move {
+                let _ = started_tx.send(());
+                let _ = released.await;
+                Ok(())
+            })
+        });
+        let _answer = self.enqueue(work).await?;
+        started.await.map_err(|_| gone())?;
+        Ok(Hold { _release: release })
+    }
+
     pub(crate) fn stats(&self) -> WriterStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -223,9 +281,9 @@ impl Writer {
     /// Stop taking jobs, finish those already queued, close the connection.
     pub(crate) async fn close(&self) {
         let _ = self.stop.send(true);
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
+        let done = self.done.lock().ok().and_then(|mut t| t.take());
+        if let Some(done) = done {
+            let _ = done.await;
         }
     }
 }
@@ -276,11 +334,8 @@ async fn run(
                 }
             },
         };
-        let (c, outcome) = run_batch(c, &mut batch).await;
+        let (c, outcome) = run_batch(c, &mut batch, &stats).await;
         conn = c;
-        if let Ok(mut s) = stats.lock() {
-            s.record(&outcome);
-        }
         for (period, every, level) in [
             (&mut second, DEBUG_EVERY, tracing::Level::DEBUG),
             (&mut minute, INFO_EVERY, tracing::Level::INFO),
@@ -342,6 +397,7 @@ impl Last {
 async fn run_batch(
     mut conn: SqliteConnection,
     batch: &mut Vec<Job>,
+    stats: &Mutex<WriterStats>,
 ) -> (Option<SqliteConnection>, Outcome) {
     let jobs = batch.len();
     let mut answers: Vec<Answer> = Vec::with_capacity(jobs);
@@ -387,15 +443,20 @@ async fn run_batch(
     let commit_us = committing.elapsed().as_micros() as u64;
     match outcome {
         Ok(()) => {
-            for a in answers {
-                a(Ok(()));
-            }
             let o = Outcome {
                 jobs,
                 failed,
                 committed: true,
                 commit_us,
             };
+            // Counted before anyone is answered: what a caller sees after
+            // its answer includes its batch.
+            if let Ok(mut s) = stats.lock() {
+                s.record(&o);
+            }
+            for a in answers {
+                a(Ok(()));
+            }
             (Some(conn), o)
         }
         Err(why) => {
@@ -406,15 +467,18 @@ async fn run_batch(
                 Ok(_) => true,
                 Err(e) => e.to_string().contains("no transaction is active"),
             };
-            for a in answers {
-                a(Err(&why));
-            }
             let o = Outcome {
                 jobs,
                 failed: jobs,
                 committed: false,
                 commit_us,
             };
+            if let Ok(mut s) = stats.lock() {
+                s.record(&o);
+            }
+            for a in answers {
+                a(Err(&why));
+            }
             (reusable.then_some(conn), o)
         }
     }
@@ -457,13 +521,15 @@ mod tests {
         })
     }
 
-    /// Queued before the writer runs (current-thread runtime), so all of
-    /// them are one batch: the failed and the panicking job leave nothing,
-    /// the others commit, each gets its own answer.
+    /// Queued while the writer is held, so all of them are one batch: the
+    /// failed and the panicking job leave nothing, the others commit, each
+    /// gets its own answer.
     #[tokio::test]
     async fn one_batch_savepoint_per_job() {
         let dir = tempfile::tempdir().expect("dir");
         let (w, opts) = writer(&dir).await;
+        let held = w.hold().await.expect("hold");
+        let before = w.stats();
         let jobs = [
             ("a", Ok(())),
             ("b", Err("refused")),
@@ -475,6 +541,7 @@ mod tests {
         for (v, then) in jobs {
             rxs.push(w.enqueue(insert(v, then)).await.expect("queued"));
         }
+        drop(held);
         let mut answers = Vec::new();
         for rx in rxs {
             answers.push(rx.await.map(|r| r.map_err(|e| e.to_string())));
@@ -485,9 +552,15 @@ mod tests {
         assert!(answers[3].is_err(), "the panicked job's answer is dropped");
         assert_eq!(answers[4], Ok(Ok("e")));
         let s = w.stats();
+        // The hold's own batch, then the five.
         assert_eq!(
-            (s.batches, s.jobs, s.failed_jobs, s.max_batch),
-            (1, 5, 2, 5)
+            (
+                s.batches - before.batches,
+                s.jobs - before.jobs,
+                s.failed_jobs,
+                s.max_batch
+            ),
+            (2, 6, 2, 5)
         );
         w.close().await;
         let mut c = SqliteConnection::connect_with(&opts)
