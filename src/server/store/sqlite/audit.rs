@@ -15,6 +15,7 @@ use super::rows::{
     ImageSnap, ReviewSnap, bump_candidate, load_cand_scoped, load_image, write_image_state,
     write_reviews,
 };
+use super::script::Script;
 use super::{SqliteStore, from_ms, json_list, ms, to_json};
 use crate::api::dto::{AuditEventDto, UndoResponse};
 use crate::domain::audit::AuditAction;
@@ -34,28 +35,32 @@ pub(super) struct AuditInsert<'a> {
     pub(super) undoes: Option<i64>,
 }
 
-pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
-    a: AuditInsert<'_>,
-) -> StoreResult<i64> {
-    let id = sqlx::query_scalar::<_, i64>(
+/// Append the event's INSERT (`RETURNING id`: one row) to a script.
+pub(super) fn insert_audit_into(s: &mut Script, a: AuditInsert<'_>) {
+    s.sql(
         "INSERT INTO audit (at, actor, action, target, candidate_id, before, after, reasons, note, \
          idempotency_key, undoes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(ms(a.at))
-    .bind(a.actor)
+    .bind(a.actor.to_string())
     .bind(a.action.as_str())
     .bind(a.target)
     .bind(a.candidate_id)
     .bind(a.before)
     .bind(a.after)
     .bind(to_json(&a.reasons))
-    .bind(a.note)
-    .bind(a.idempotency_key)
-    .bind(a.undoes)
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
+    .bind(a.note.map(str::to_string))
+    .bind(a.idempotency_key.map(str::to_string))
+    .bind(a.undoes);
+}
+
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    a: AuditInsert<'_>,
+) -> StoreResult<i64> {
+    let mut s = Script::default();
+    insert_audit_into(&mut s, a);
+    s.run(conn).await?.next_id()
 }
 
 /// The audit event an earlier attempt of this request left, as a scalar

@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, REPLAY_OF, insert_audit, stale};
-use super::rows::{CAND_COLS, CandRow, ReviewSnap, load_cand_scoped, next_snap, write_reviews};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit, insert_audit_into, stale};
+use super::rows::{
+    CAND_COLS, CandRow, ReviewSnap, load_cand_scoped, next_snap, write_reviews_into,
+};
+use super::script::Script;
 use super::{SqliteStore, from_ms, ms, to_json};
 use crate::api::dto::{ClaimDto, DecisionResponse, FeedbackDto, RevealResponse};
 use crate::domain::audit::{AuditAction, FeedbackChannel};
@@ -19,6 +22,26 @@ use crate::domain::review::{self as review, Decision, Level, ReviewEvent};
 use crate::server::messages;
 use crate::server::store::{Change, Ctx, DecisionInput, ReviewerInfo, StoreError, StoreResult};
 
+/// Append a feedback message's INSERT (`RETURNING id`: one row).
+pub(super) fn insert_feedback_into(
+    s: &mut Script,
+    candidate_id: i64,
+    channel: FeedbackChannel,
+    body: &str,
+    author: &str,
+    now: DateTime<Utc>,
+) {
+    s.sql(
+        "INSERT INTO feedback (candidate_id, channel, body, author, created_at) \
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(candidate_id)
+    .bind(channel.as_str())
+    .bind(body.to_string())
+    .bind(author.to_string())
+    .bind(ms(now));
+}
+
 pub(super) async fn insert_feedback(
     conn: &mut SqliteConnection,
     candidate_id: i64,
@@ -27,17 +50,9 @@ pub(super) async fn insert_feedback(
     author: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar::<_, i64>(
-        "INSERT INTO feedback (candidate_id, channel, body, author, created_at) \
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
-    )
-    .bind(candidate_id)
-    .bind(channel.as_str())
-    .bind(body)
-    .bind(author)
-    .bind(ms(now))
-    .fetch_one(&mut *conn)
-    .await?)
+    let mut s = Script::default();
+    insert_feedback_into(&mut s, candidate_id, channel, body, author, now);
+    s.run(conn).await?.next_id()
 }
 
 /// Another reviewer's live claim blocks changes (the console shows who).
@@ -306,14 +321,16 @@ async fn decide_in(
         Some((input.level, &input, &who.username)),
         ctx.now,
     );
-    // A decision ends the reviewer's look at the candidate.
-    let c = write_reviews(&mut *conn, c.id, &after, ctx.now, Some(&who.username)).await?;
+    // The writes in one round trip: the reviews (a decision also ends the
+    // reviewer's look at the candidate), the audit event, the message.
+    let mut script = Script::default();
+    write_reviews_into(&mut script, c.id, &after, ctx.now, Some(&who.username));
     let level_snap = match input.level {
         Level::Site => &after.site,
         Level::District => &after.district,
     };
-    let audit_id = insert_audit(
-        &mut *conn,
+    insert_audit_into(
+        &mut script,
         AuditInsert {
             at: ctx.now,
             actor: &who.username,
@@ -327,8 +344,7 @@ async fn decide_in(
             idempotency_key: ctx.idempotency_key.as_deref(),
             undoes: None,
         },
-    )
-    .await?;
+    );
     let message = match input.decision {
         Decision::Pending => Some(messages::pending(
             input.level,
@@ -343,16 +359,18 @@ async fn decide_in(
         Decision::Pass | Decision::Return => None,
     };
     if let Some(body) = message {
-        insert_feedback(
-            &mut *conn,
+        insert_feedback_into(
+            &mut script,
             c.id,
             FeedbackChannel::System,
             &body,
             &who.username,
             ctx.now,
-        )
-        .await?;
+        );
     }
+    let mut rows = script.run(&mut *conn).await?;
+    let c: CandRow = rows.next()?;
+    let audit_id = rows.next_id()?;
     let change = c.change(
         &who.username,
         &format!(

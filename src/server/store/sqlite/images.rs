@@ -5,12 +5,13 @@
 
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, REPLAY_OF, insert_audit, stale};
-use super::decisions::{check_claim, insert_feedback};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit_into, stale};
+use super::decisions::{check_claim, insert_feedback_into};
 use super::rows::{
-    IMG_COLS, ImageSnap, ImgRow, bump_candidate, load_cand_scoped, write_image_state,
+    CAND_COLS, CandRow, IMG_COLS, ImageSnap, ImgRow, bump_into, write_image_state_into,
 };
-use super::{SqliteStore, to_json};
+use super::script::Script;
+use super::{SqliteStore, ms, to_json};
 use crate::api::dto::ImageActionResponse;
 use crate::domain::audit::{AuditAction, FeedbackChannel};
 use crate::domain::image::{self, ImageEvent, ImageOutcome};
@@ -101,12 +102,14 @@ fn blob(format: String, sha256: String, bytes: Vec<u8>) -> StoreResult<Blob> {
     })
 }
 
-/// The image as a judgement needs it, in one statement: the row and the
-/// audit event an earlier attempt with this key left (if any).
+/// What a judgement needs, in one statement: the image's candidate, the
+/// image (as a JSON array of its columns), and the audit event an earlier
+/// attempt with this key left (if any).
 #[derive(sqlx::FromRow)]
 struct ForJudgement {
     #[sqlx(flatten)]
-    img: ImgRow,
+    c: CandRow,
+    img: Option<String>,
     replay_of: Option<i64>,
 }
 
@@ -123,18 +126,23 @@ async fn judge_in(
         Judgement::Unlock { .. } => AuditAction::ImageUnlock,
     };
     let target = format!("image:{image_id}");
-    let ForJudgement { img, replay_of } = sqlx::query_as::<_, ForJudgement>(sqlx::AssertSqlSafe(
-        format!("SELECT {IMG_COLS}, ({REPLAY_OF}) AS replay_of FROM images WHERE id = ?"),
-    ))
+    let found: Option<ForJudgement> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAND_COLS}, (SELECT json_array({IMG_COLS}) FROM images WHERE id = ?) AS img, \
+         ({REPLAY_OF}) AS replay_of FROM candidates \
+         WHERE id = (SELECT candidate_id FROM images WHERE id = ?)"
+    )))
+    .bind(image_id)
     .bind(ctx.idempotency_key.as_deref())
     .bind(&who.username)
     .bind(&target)
     .bind(action.as_str())
     .bind(image_id)
     .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    let c = load_cand_scoped(&mut *conn, img.candidate_id, who).await?;
+    .await?;
+    let ForJudgement { c, img, replay_of } = found
+        .filter(|f| f.c.in_scope(who))
+        .ok_or(StoreError::NotFound)?;
+    let img: ImgRow = serde_json::from_str(img.as_deref().ok_or(StoreError::NotFound)?)?;
     // Committed before a crash lost the stored answer (see decide).
     if let Some(audit_id) = replay_of {
         let dups = SqliteStore::resolve_dups(&mut *conn, who, std::slice::from_ref(&img)).await?;
@@ -187,10 +195,12 @@ async fn judge_in(
         reasons,
         note,
     };
-    let img = write_image_state(&mut *conn, img.id, &after).await?;
-    let c = bump_candidate(&mut *conn, c.id, ctx.now).await?;
-    let audit_id = insert_audit(
-        &mut *conn,
+    // The writes in one round trip: image, candidate, audit, feedback.
+    let mut script = Script::default();
+    write_image_state_into(&mut script, img.id, &after);
+    bump_into(&mut script, c.id, ctx.now);
+    insert_audit_into(
+        &mut script,
         AuditInsert {
             at: ctx.now,
             actor: &who.username,
@@ -204,8 +214,7 @@ async fn judge_in(
             idempotency_key: ctx.idempotency_key.as_deref(),
             undoes: None,
         },
-    )
-    .await?;
+    );
     if action == AuditAction::ImageUnlock {
         let body = messages::unlocked(
             who.level,
@@ -214,16 +223,22 @@ async fn judge_in(
             &after.reasons,
             after.note.as_deref(),
         );
-        insert_feedback(
-            &mut *conn,
+        insert_feedback_into(
+            &mut script,
             c.id,
             FeedbackChannel::System,
             &body,
             &who.username,
             ctx.now,
-        )
-        .await?;
+        );
     }
+    let mut rows = script.run(&mut *conn).await?;
+    let img: ImgRow = rows.next()?;
+    let audit_id = rows.next_id()?;
+    // The bump as the row now has it (this connection is the only writer).
+    let mut c = c;
+    c.version += 1;
+    c.updated_at = ms(ctx.now);
     let dups = SqliteStore::resolve_dups(&mut *conn, who, std::slice::from_ref(&img)).await?;
     let dto = SqliteStore::image_dto(&img, &dups)?;
     let change = c.change(&who.username, action.as_str(), ctx.now)?;

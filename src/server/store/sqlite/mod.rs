@@ -13,6 +13,7 @@
 //!
 //! - `writer.rs`: the single writer and its batches
 //! - `readers.rs`: the read-only connections
+//! - `script.rs`: several statements in one round trip
 //! - `rows.rs`: the tables' rows, their audit snapshots, loading and writing them
 //! - `queue.rs`: the reviewer's queue, its counts, a candidate's dossier
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
@@ -29,6 +30,7 @@ mod images;
 mod queue;
 mod readers;
 mod rows;
+mod script;
 mod writer;
 
 use std::path::Path;

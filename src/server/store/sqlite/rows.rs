@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 
+use super::script::Script;
 use super::{from_ms, json_list, ms, to_json};
 use crate::api::dto::{CandidateImageDto, ClaimDto, QueueEvent, ReviewDto};
 use crate::domain::category::MaterialCategory;
@@ -401,6 +402,14 @@ pub(super) async fn load_images(
 }
 
 /// A change to an image is a change to its candidate: a new version.
+/// Returns nothing: the caller knows the row (the writer is alone).
+pub(super) fn bump_into(s: &mut Script, id: i64, now: DateTime<Utc>) {
+    s.sql("UPDATE candidates SET version = version + 1, updated_at = ? WHERE id = ?")
+        .bind(ms(now))
+        .bind(id);
+}
+
+/// [`bump_into`], run at once, returning the row as it is now.
 pub(super) async fn bump_candidate(
     conn: &mut SqliteConnection,
     id: i64,
@@ -419,7 +428,40 @@ pub(super) async fn bump_candidate(
 
 /// Write both levels' reviews (a new version); with `end_claim_of`, also
 /// end that reviewer's claim (a decision ends their look). Returns the row
-/// as it is now.
+/// as it is now (one row).
+pub(super) fn write_reviews_into(
+    q: &mut Script,
+    id: i64,
+    s: &ReviewSnap,
+    now: DateTime<Utc>,
+    end_claim_of: Option<&str>,
+) {
+    // Both CASEs see the row before the update, so they agree.
+    q.sql(&format!(
+        "UPDATE candidates SET site_state = ?, site_reasons = ?, site_note = ?, site_reviewer = ?, \
+         site_decided_at = ?, district_state = ?, district_reasons = ?, district_note = ?, \
+         district_reviewer = ?, district_decided_at = ?, version = version + 1, updated_at = ?, \
+         claim_reviewer = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_reviewer END, \
+         claim_expires_at = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_expires_at END \
+         WHERE id = ? RETURNING {CAND_COLS}"
+    ))
+    .bind(s.site.state.as_str())
+    .bind(to_json(&s.site.reasons))
+    .bind(s.site.note.clone())
+    .bind(s.site.reviewer.clone())
+    .bind(s.site.decided_at)
+    .bind(s.district.state.as_str())
+    .bind(to_json(&s.district.reasons))
+    .bind(s.district.note.clone())
+    .bind(s.district.reviewer.clone())
+    .bind(s.district.decided_at)
+    .bind(ms(now))
+    .bind(end_claim_of.map(str::to_string))
+    .bind(end_claim_of.map(str::to_string))
+    .bind(id);
+}
+
+/// [`write_reviews_into`], run at once.
 pub(super) async fn write_reviews(
     conn: &mut SqliteConnection,
     id: i64,
@@ -427,54 +469,36 @@ pub(super) async fn write_reviews(
     now: DateTime<Utc>,
     end_claim_of: Option<&str>,
 ) -> StoreResult<CandRow> {
-    // Both CASEs see the row before the update, so they agree.
-    sqlx::query_as::<_, CandRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE candidates SET site_state = ?, site_reasons = ?, site_note = ?, site_reviewer = ?, \
-         site_decided_at = ?, district_state = ?, district_reasons = ?, district_note = ?, \
-         district_reviewer = ?, district_decided_at = ?, version = version + 1, updated_at = ?, \
-         claim_reviewer = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_reviewer END, \
-         claim_expires_at = CASE WHEN claim_reviewer = ? THEN NULL ELSE claim_expires_at END \
-         WHERE id = ? RETURNING {CAND_COLS}"
-    )))
-    .bind(s.site.state.as_str())
-    .bind(to_json(&s.site.reasons))
-    .bind(&s.site.note)
-    .bind(&s.site.reviewer)
-    .bind(s.site.decided_at)
-    .bind(s.district.state.as_str())
-    .bind(to_json(&s.district.reasons))
-    .bind(&s.district.note)
-    .bind(&s.district.reviewer)
-    .bind(s.district.decided_at)
-    .bind(ms(now))
-    .bind(end_claim_of)
-    .bind(end_claim_of)
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    let mut q = Script::default();
+    write_reviews_into(&mut q, id, s, now, end_claim_of);
+    q.run(conn).await?.next()
 }
 
-/// Write an image's judgement (a new version); returns the row as it is now.
+/// Write an image's judgement (a new version); returns the row as it is
+/// now (one row).
+pub(super) fn write_image_state_into(q: &mut Script, id: i64, s: &ImageSnap) {
+    let (phase, was_accepted, replaced) = phase_cols(s.phase);
+    q.sql(&format!(
+        "UPDATE images SET phase = ?, was_accepted = ?, replaced = ?, reasons = ?, note = ?, \
+         version = version + 1 WHERE id = ? RETURNING {IMG_COLS}"
+    ))
+    .bind(phase)
+    .bind(was_accepted)
+    .bind(replaced)
+    .bind(to_json(&s.reasons))
+    .bind(s.note.clone())
+    .bind(id);
+}
+
+/// [`write_image_state_into`], run at once.
 pub(super) async fn write_image_state(
     conn: &mut SqliteConnection,
     id: i64,
     s: &ImageSnap,
 ) -> StoreResult<ImgRow> {
-    let (phase, was_accepted, replaced) = phase_cols(s.phase);
-    sqlx::query_as::<_, ImgRow>(sqlx::AssertSqlSafe(format!(
-        "UPDATE images SET phase = ?, was_accepted = ?, replaced = ?, reasons = ?, note = ?, \
-         version = version + 1 WHERE id = ? RETURNING {IMG_COLS}"
-    )))
-    .bind(phase)
-    .bind(was_accepted)
-    .bind(replaced)
-    .bind(to_json(&s.reasons))
-    .bind(&s.note)
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)
+    let mut q = Script::default();
+    write_image_state_into(&mut q, id, s);
+    q.run(conn).await?.next()
 }
 
 /// The reviews after `event`, with the deciding level's reasons and the
