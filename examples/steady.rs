@@ -122,6 +122,8 @@ type Target = (usize, i64, i64);
 
 struct Shared {
     accounts: Vec<(Arc<Client>, Level)>,
+    /// For the queue pages, read as bytes.
+    raw: reqwest::Client,
     units: Vec<Unit>,
     dossier_next: AtomicUsize,
     decide_next: AtomicUsize,
@@ -166,14 +168,29 @@ impl Shared {
                 self.record(ep, at, &r);
             }
             Ep::Queue => {
-                let i = rand::random_range(0..self.accounts.len());
-                let q = CandidateQuery {
-                    state: Some("awaiting_review".into()),
-                    limit: Some(50),
-                    ..CandidateQuery::default()
+                // Read whole but not parsed: the tool's CPU is the server's
+                // (same two cores), and nothing here needs the page.
+                let client = &self.accounts[rand::random_range(0..self.accounts.len())].0;
+                let url = format!(
+                    "{}/api/v1/candidates?state=awaiting_review&limit=50",
+                    client.base_url()
+                );
+                let status = match self
+                    .raw
+                    .get(url)
+                    .bearer_auth(client.token().unwrap_or_default())
+                    .send()
+                    .await
+                {
+                    Ok(resp) => {
+                        let st = resp.status().as_u16();
+                        if resp.bytes().await.is_ok() { st } else { 0 }
+                    }
+                    Err(_) => 0,
                 };
-                let r = self.accounts[i].0.candidates(&q).await;
-                self.record(ep, at, &r);
+                if let Ok(mut s) = self.samples.lock() {
+                    s.push((ep, at.elapsed().as_micros() as u64, status));
+                }
             }
             Ep::Dossier => {
                 let n = self.dossier_next.fetch_add(1, Ordering::Relaxed);
@@ -483,6 +500,7 @@ async fn run(args: Args) -> Result<bool, String> {
         }
     }
     let sh = Arc::new(Shared {
+        raw: reqwest::Client::new(),
         accounts,
         units,
         dossier_next: AtomicUsize::new(0),
