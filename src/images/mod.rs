@@ -28,6 +28,7 @@
 pub mod bandwidth;
 pub mod cache;
 pub mod detect;
+pub mod halfblocks;
 pub mod kitty;
 pub mod line;
 pub mod pipeline;

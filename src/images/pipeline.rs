@@ -90,10 +90,19 @@ pub fn layout(
         (true, _) => (1.0, LOW_BANDWIDTH_SCALE),
         (false, _) => (1.0, 1.0),
     };
-    let area_px = (
+    let mut area_px = (
         ((f64::from(u32::from(area.width) * pw) * area_scale) as u32).max(1),
         ((f64::from(u32::from(area.height) * ph) * area_scale) as u32).max(1),
     );
+    // xterm draws nothing at all of a sixel past its limit: fit inside it.
+    let mut limited = None;
+    if target.protocol == ProtocolKind::Sixel
+        && let Some((mw, mh)) = target.sixel_max_px
+        && (area_px.0 > mw || area_px.1 > mh)
+    {
+        area_px = (area_px.0.min(mw).max(1), area_px.1.min(mh).max(1));
+        limited = Some((mw, mh));
+    }
     let vg = view.compute(Geometry {
         image: source,
         area_px,
@@ -134,6 +143,7 @@ pub fn layout(
         canvas,
         view: scaled_vg,
         at: ((canvas.0 - out.0) / 2, (canvas.1 - out.1) / 2),
+        limited,
     })
 }
 

@@ -166,7 +166,14 @@ impl Shared {
             let id = kitty::image_id(hash);
             let cells = self.terminal.kitty_holds(id)?;
             bump(&self.counters.kitty_replaced);
-            return Some(Ok(Rendered::kitty_placed(hash, id, req.area, cells, size)));
+            return Some(Ok(Rendered::kitty_placed(
+                hash,
+                id,
+                req.area,
+                cells,
+                size,
+                self.target.kitty_placeholders,
+            )));
         }
         None
     }

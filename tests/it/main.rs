@@ -34,6 +34,7 @@ mod console_update;
 mod fault_proxy;
 mod fuzz_props;
 mod images;
+mod images_detect;
 mod images_pty;
 mod images_status;
 mod security;
