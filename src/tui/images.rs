@@ -186,6 +186,39 @@ impl LivePainter {
         }
     }
 
+    /// Before a frame is drawn.
+    pub fn begin_frame(&self) {
+        self.worker.terminal().begin_frame();
+    }
+
+    /// After a frame: what must still go to the terminal (a classic kitty
+    /// placement the frame no longer draws is taken off).
+    pub fn end_frame(&self) -> String {
+        self.worker.terminal().end_frame()
+    }
+
+    /// Pictures reach the terminal outside tmux, which tmux does not track.
+    pub fn passes_through_tmux(&self) -> bool {
+        self.caps.protocol.is_some_and(|p| self.caps.wraps(p))
+    }
+
+    /// tmux no longer shows our pane: the sequence that takes our pictures
+    /// off the outer terminal.
+    pub fn take_down(&self) -> String {
+        self.worker.terminal().take_down()
+    }
+
+    /// The terminal's pictures are gone or misplaced (tmux redrew the
+    /// pane, moved it, a client attached; a resize; focus came back): send
+    /// everything again at `pane`.
+    pub fn repaint(&self, pane: Option<crate::images::detect::PaneOffset>) {
+        let t = self.worker.terminal();
+        if let Some(p) = pane {
+            t.set_pane(p);
+        }
+        t.forget_all();
+    }
+
     pub fn capabilities(&self) -> &Capabilities {
         &self.caps
     }

@@ -15,7 +15,7 @@ use shenhe::ui::{self, Placeholder, Theme};
 
 fn render(s: &State) -> String {
     let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).expect("term");
-    let theme = Theme::new(ThemeName::Default, false);
+    let theme = Theme::new(ThemeName::Auto, false);
     let mut painter = Placeholder {
         lang: s.lang,
         off: false,

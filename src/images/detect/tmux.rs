@@ -109,7 +109,7 @@ pub const PANE_FORMAT: &str =
 /// Parse [`PANE_FORMAT`]'s answer.
 pub fn parse_pane(s: &str) -> Option<PaneState> {
     let f: Vec<&str> = s.split_whitespace().collect();
-    let [left, top, status, position, active, attached] = f[..] else {
+    let [left, top, status, position, active, attached, ..] = f[..] else {
         return None;
     };
     let mut y: u16 = top.parse().ok()?;
