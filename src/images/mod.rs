@@ -29,6 +29,7 @@ pub mod bandwidth;
 pub mod cache;
 pub mod detect;
 pub mod halfblocks;
+pub mod jpeg_scaled;
 pub mod kitty;
 pub mod line;
 pub mod pipeline;

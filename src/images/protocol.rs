@@ -43,6 +43,9 @@ struct Inner {
     payload: Payload,
     payload_bytes: usize,
     limited: Option<(u32, u32)>,
+    /// The canvas's pixels, and where the picture sits on it (x, y, w, h).
+    canvas: (u32, u32),
+    picture: (u32, u32, u32, u32),
 }
 
 /// An encoded preview, ready to draw. Cheap to clone (shared), `Send` and
@@ -101,6 +104,12 @@ impl Rendered {
         self.0.limited
     }
 
+    /// The canvas the encoder got, in pixels, and the picture's place on
+    /// it (x, y, w, h); zero for a kitty image placed again by id.
+    pub fn canvas(&self) -> ((u32, u32), (u32, u32, u32, u32)) {
+        (self.0.canvas, self.0.picture)
+    }
+
     /// The kitty image id, for kitty previews.
     pub fn kitty_id(&self) -> Option<u32> {
         match &self.0.payload {
@@ -152,6 +161,8 @@ impl Rendered {
             }),
             payload_bytes: 0,
             limited: None,
+            canvas: (0, 0),
+            picture: (0, 0, 0, 0),
         }))
     }
 }
@@ -221,6 +232,8 @@ pub fn encode(
         payload,
         payload_bytes,
         limited: l.limited,
+        canvas: l.canvas,
+        picture: (l.at.0, l.at.1, l.view.out.0, l.view.out.1),
     })))
 }
 
@@ -371,13 +384,14 @@ impl TerminalImages {
         }
     }
 
-    /// Take every picture off the screen now (a tmux window switch: tmux
-    /// does not know about pixels it passed through).
-    pub fn take_down(&self) -> String {
+    /// Take every picture off the outer terminal (tmux shows another
+    /// window and passes nothing through from ours): the sequence to write
+    /// to that terminal directly, unwrapped.
+    pub fn take_down_direct(&self) -> String {
         let mut s = self.lock();
         s.shown.clear();
         match s.placed.take() {
-            Some((id, _)) => kitty::unplace_sequence(id, s.tmux),
+            Some((id, _)) => kitty::unplace_sequence(id, false),
             None => String::new(),
         }
     }

@@ -172,6 +172,7 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             if let Some(p) = live.as_ref() {
                 p.begin_frame();
             }
+            let (frame_start, bytes_before) = (Instant::now(), terminal::meter().total());
             let drawn = term.draw(|f| {
                 let painter: &mut dyn ImagePainter = match live.as_mut() {
                     Some(p) => p,
@@ -182,8 +183,9 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             if let Err(e) = drawn {
                 break Err(e.into());
             }
-            if let Some(p) = live.as_ref() {
-                let rest = p.end_frame();
+            if let Some(p) = live.as_mut() {
+                let mut rest = p.end_frame();
+                rest.push_str(&p.after_draw(terminal::meter().since(bytes_before), frame_start));
                 if let Err(e) = write_now(&mut term, &rest) {
                     break Err(e.into());
                 }
@@ -215,6 +217,11 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     if late_replies.swallow(&k, Instant::now()) {
+                        if late_replies.take_completed()
+                            && let Some(p) = live.as_mut()
+                        {
+                            p.probe_answered();
+                        }
                         tracing::trace!("late terminal reply swallowed: {:?}", k.code);
                         continue;
                     }
@@ -255,8 +262,12 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                     // the terminal shows of our pictures cannot be trusted.
                     if let Some(p) = live.as_ref().filter(|p| p.passes_through_tmux()) {
                         p.repaint(None);
-                        if let Err(e) = term.clear() {
-                            break Err(e.into());
+                        // A new terminal draws every cell: not Terminal::clear,
+                        // which asks for the cursor position (tmux may not
+                        // answer in time).
+                        match terminal::fresh() {
+                            Ok(t) => term = t,
+                            Err(e) => break Err(e.into()),
                         }
                         state.dirty = true;
                     }
@@ -286,15 +297,19 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                     None => None,
                 };
                 match (change, live.as_ref()) {
-                    (Some(tmux_watch::PaneChange::Hidden), Some(p)) => {
-                        if let Err(e) = write_now(&mut term, &p.take_down()) {
-                            break Err(e.into());
-                        }
+                    (Some(tmux_watch::PaneChange::Hidden(client)), Some(p)) => {
+                        // tmux passes nothing through from a pane it does
+                        // not show: the outer terminal is told directly.
+                        tmux_watch::write_to_client(client.as_deref(), &p.take_down_direct());
                     }
                     (Some(tmux_watch::PaneChange::Redraw(st)), Some(p)) => {
                         p.repaint(Some(st.offset));
-                        if let Err(e) = term.clear() {
-                            break Err(e.into());
+                        // A new terminal draws every cell: not Terminal::clear,
+                        // which asks for the cursor position (tmux may not
+                        // answer in time).
+                        match terminal::fresh() {
+                            Ok(t) => term = t,
+                            Err(e) => break Err(e.into()),
                         }
                         state.dirty = true;
                     }

@@ -66,7 +66,7 @@ pub fn restore() {
 /// A fresh terminal over a cleared screen. Not `Terminal::clear`: that
 /// asks the terminal where its cursor is, a round trip a slow SSH link
 /// pays for and some terminals never answer.
-fn fresh() -> io::Result<Term> {
+pub fn fresh() -> io::Result<Term> {
     execute!(
         io::stdout(),
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)

@@ -12,10 +12,10 @@ use crate::images::detect::tmux::{PANE_FORMAT, PaneState, parse_pane};
 pub const EVERY: Duration = Duration::from_secs(1);
 
 /// What changed since the last look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaneChange {
-    /// Our pane is no longer on the client's screen.
-    Hidden,
+    /// Our pane is no longer on the client's screen; the client's tty.
+    Hidden(Option<String>),
     /// Shown again, or moved, or a client attached: draw everything anew.
     Redraw(PaneState),
 }
@@ -31,7 +31,7 @@ impl TmuxWatch {
     pub async fn poll(&mut self) -> Option<PaneChange> {
         // `client_activity`-free: the attached clients' ttys change when a
         // client attaches or detaches, which also loses every picture.
-        let format = format!("{PANE_FORMAT} #{{session_attached_list}}");
+        let format = format!("{PANE_FORMAT} #{{session_attached_list}} #{{client_tty}}");
         let mut cmd = tokio::process::Command::new("tmux");
         cmd.arg("display");
         if let Ok(pane) = std::env::var("TMUX_PANE")
@@ -50,7 +50,15 @@ impl TmuxWatch {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let state = parse_pane(&text)?;
         let clients = text.split_whitespace().nth(6).unwrap_or("").to_string();
-        self.change(state, clients)
+        let tty = text
+            .split_whitespace()
+            .nth(7)
+            .filter(|t| t.starts_with("/dev/"))
+            .map(str::to_string);
+        match self.change(state, clients) {
+            Some(PaneChange::Hidden(_)) => Some(PaneChange::Hidden(tty)),
+            other => other,
+        }
     }
 
     /// The pure part of [`poll`](Self::poll).
@@ -61,11 +69,24 @@ impl TmuxWatch {
             return None;
         };
         if !state.visible {
-            return prev.visible.then_some(PaneChange::Hidden);
+            return prev.visible.then_some(PaneChange::Hidden(None));
         }
         let attached = prev_clients.is_some_and(|c| c != clients);
         (!prev.visible || prev.offset != state.offset || attached)
             .then_some(PaneChange::Redraw(state))
+    }
+}
+
+/// Write `seq` straight to the tmux client's terminal (same user, same
+/// machine). Only used for deletions, which are harmless if they land
+/// between tmux's own writes.
+pub fn write_to_client(tty: Option<&str>, seq: &str) {
+    use std::io::Write;
+    let (Some(tty), false) = (tty, seq.is_empty()) else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(tty) {
+        let _ = f.write_all(seq.as_bytes());
     }
 }
 
@@ -86,7 +107,10 @@ mod tests {
         let mut w = TmuxWatch::default();
         assert_eq!(w.change(st(0, true), "a".into()), None);
         assert_eq!(w.change(st(0, true), "a".into()), None);
-        assert_eq!(w.change(st(0, false), "a".into()), Some(PaneChange::Hidden));
+        assert_eq!(
+            w.change(st(0, false), "a".into()),
+            Some(PaneChange::Hidden(None))
+        );
         assert_eq!(w.change(st(0, false), "a".into()), None);
         assert_eq!(
             w.change(st(0, true), "a".into()),

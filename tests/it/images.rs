@@ -454,6 +454,7 @@ fn request(bytes: &Arc<[u8]>, cells: (u16, u16)) -> ImageRequest {
         bytes: bytes.clone(),
         area: Size::new(cells.0, cells.1),
         view: ViewState::fit(),
+        budget: None,
     }
 }
 

@@ -37,6 +37,7 @@ mod images;
 mod images_detect;
 mod images_pty;
 mod images_status;
+mod real_terminals;
 mod security;
 mod serve_process;
 mod server_concurrency;

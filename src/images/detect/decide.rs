@@ -249,14 +249,15 @@ pub fn decide(
         caps.protocol = Some(ProtocolKind::Kitty);
         caps.reason = if caps.kitty_placeholders {
             via(
-                "kitty 图形协议, Unicode 占位符",
-                "kitty graphics, Unicode placeholders",
+                "kitty 图形协议, 占位符",
+                "kitty graphics, placeholders",
                 tmux,
             )
         } else {
+            // Why: the version has no placeholders (the name shows it).
             via(
-                "kitty 图形协议, 按单元格放置 (此版本无 Unicode 占位符)",
-                "kitty graphics, placed at the cell (no Unicode placeholders in this version)",
+                "kitty 图形协议, 单元格放置 (无占位符)",
+                "kitty graphics, placed at the cell (no placeholders)",
                 tmux,
             )
         };

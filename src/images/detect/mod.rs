@@ -342,7 +342,7 @@ fn detect_with(
     let direct = tty::query(
         input,
         output,
-        &replies::direct_query(),
+        &replies::direct_query(!env.tmux),
         tty::Sentinel::Status,
         opts.timeout,
     )

@@ -55,12 +55,15 @@ pub fn tmux_wrap(seq: &str) -> String {
 
 /// The first query, to whatever we are talking to (the terminal, or tmux).
 /// DSR last: every terminal answers it, in order, so its answer means the
-/// others are in.
-pub fn direct_query() -> String {
+/// others are in. `kitty`: ask about kitty graphics too (not when we know
+/// we talk to tmux, which takes the unknown APC for a window title).
+pub fn direct_query(kitty: bool) -> String {
     let mut q = String::new();
+    if kitty {
+        q.push_str(KITTY_QUERY);
+        q.push_str(KITTY_ZLIB_QUERY);
+    }
     for s in [
-        KITTY_QUERY,
-        KITTY_ZLIB_QUERY,
         XTVERSION,
         SIXEL_GEOMETRY,
         COLOUR_REGISTERS,
@@ -354,6 +357,7 @@ mod tests {
                 .replace("\x1b\\", "")
                 .contains('\x1b')
         );
-        assert!(direct_query().ends_with(DSR));
+        assert!(direct_query(true).ends_with(DSR));
+        assert!(!direct_query(false).contains("_G"));
     }
 }
