@@ -117,11 +117,10 @@ impl LinkMeter {
         true
     }
 
-    /// An answer arrived at `now`.
-    pub fn answered(&mut self, now: std::time::Instant) {
-        let Some((bytes, at)) = self.pending.take() else {
-            return;
-        };
+    /// An answer arrived at `now`: the sample (bytes, seconds), if it was
+    /// the probe's.
+    pub fn answered(&mut self, now: std::time::Instant) -> Option<(u64, f64)> {
+        let (bytes, at) = self.pending.take()?;
         let secs = now.duration_since(at).as_secs_f64().max(1e-3);
         let r = bytes as f64 / secs;
         self.samples += 1;
@@ -132,6 +131,7 @@ impl LinkMeter {
             Some(old) if r < old => r,
             Some(old) => old * 0.7 + r * 0.3,
         });
+        Some((bytes, secs))
     }
 
     /// A probe older than `max` is given up (a terminal that does not

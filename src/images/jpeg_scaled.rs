@@ -13,10 +13,17 @@ use crate::domain::imaging::{DecodeLimits, Format, probe};
 
 /// The largest of 8, 4, 2, 1 that still gives at least `want` pixels from
 /// an image of `full` pixels (both as stored, before EXIF orientation).
+/// 1/4 and 1/8 only with twice the pixels to spare: their 2×2 and 1×1
+/// inverse DCTs (and chroma at that scale) are rougher, and a following
+/// downscale by two or more smooths that out; 1/2 is as good as full.
 pub fn denominator(full: (u32, u32), want: (u32, u32)) -> u32 {
-    [8, 4, 2]
+    let fits = |d: u32, margin: u32| {
+        full.0.div_ceil(d) >= want.0 * margin && full.1.div_ceil(d) >= want.1 * margin
+    };
+    [8, 4]
         .into_iter()
-        .find(|d| full.0.div_ceil(*d) >= want.0 && full.1.div_ceil(*d) >= want.1)
+        .find(|d| fits(*d, 2))
+        .or_else(|| fits(2, 1).then_some(2))
         .unwrap_or(1)
 }
 
@@ -82,8 +89,9 @@ mod tests {
     fn never_below_the_pane() {
         assert_eq!(denominator((1600, 1100), (600, 600)), 1);
         assert_eq!(denominator((1600, 1100), (600, 500)), 2);
-        assert_eq!(denominator((1600, 1100), (400, 270)), 4);
-        assert_eq!(denominator((1600, 1100), (100, 100)), 8);
+        assert_eq!(denominator((1600, 1100), (400, 270)), 2);
+        assert_eq!(denominator((1600, 1100), (200, 130)), 4);
+        assert_eq!(denominator((1600, 1100), (60, 60)), 8);
         assert_eq!(denominator((100, 100), (200, 200)), 1);
     }
 }

@@ -253,12 +253,13 @@ impl LivePainter {
 
     /// A terminal reply ended now (perhaps the probe's).
     pub fn probe_answered(&mut self) {
-        let before = self.link.rate();
-        self.link.answered(Instant::now());
-        if self.link.rate() != before
+        if let Some((bytes, secs)) = self.link.answered(Instant::now())
             && let Some(r) = self.link.rate()
         {
-            tracing::info!(target: "shenhe::link", "link_rate_bytes_per_s={r:.0}");
+            tracing::info!(
+                target: "shenhe::link",
+                "link_rate_bytes_per_s={r:.0} sample_bytes={bytes} sample_s={secs:.3}"
+            );
         }
     }
 

@@ -695,3 +695,41 @@ fn render_image_errors_are_messages_with_exit_code() {
 }
 
 // -------------------------------------------------------------- detection
+
+/// A JPEG decoded at 1/2 or 1/4 in the DCT domain gives the pane the same
+/// picture as the full decode resized: only the work is less.
+#[test]
+fn scaled_jpeg_decode_looks_like_the_full_decode() {
+    use shenhe::images::jpeg_scaled;
+    let bytes = scan_jpeg();
+    let full = pipeline::decode_source(&bytes, DecodeLimits::DEFAULT).expect("full");
+    let (w, h) = full.size();
+    for want in [
+        (w / 2, h / 2),
+        (w / 4, h / 4),
+        (w / 8, h / 8),
+        (w / 16, h / 16),
+    ] {
+        let d = jpeg_scaled::plan(&bytes, DecodeLimits::DEFAULT, want);
+        assert!(d > 1, "{want:?} from {w}x{h}");
+        let scaled = jpeg_scaled::decode(&bytes, DecodeLimits::DEFAULT, d)
+            .expect("applies")
+            .expect("decodes");
+        let (sw, sh) = scaled.size();
+        assert!(sw >= want.0 && sh >= want.1, "never below the pane");
+        let a = image::imageops::resize(
+            &full.rgb,
+            want.0,
+            want.1,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let b = image::imageops::resize(
+            &scaled.rgb,
+            want.0,
+            want.1,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let q = psnr(&a, &b);
+        assert!(q > 32.0, "1/{d}: {q:.1} dB against the full decode");
+    }
+}

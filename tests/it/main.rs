@@ -36,6 +36,7 @@ mod fault_proxy;
 mod fuzz_props;
 mod images;
 mod images_detect;
+mod images_placement;
 mod images_pty;
 mod images_status;
 mod real_terminals;
