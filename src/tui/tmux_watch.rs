@@ -65,9 +65,7 @@ impl TmuxWatch {
     pub fn change(&mut self, state: PaneState, clients: String) -> Option<PaneChange> {
         let prev = self.last.replace(state);
         let prev_clients = self.attached.replace(clients.clone());
-        let Some(prev) = prev else {
-            return None;
-        };
+        let prev = prev?;
         if !state.visible {
             return prev.visible.then_some(PaneChange::Hidden(None));
         }
