@@ -108,6 +108,7 @@ fn warm_request(c: &mut Criterion) {
         bytes,
         area: Size::new(60, 30),
         view: ViewState::fit(),
+        budget: None,
     };
     let mut g = c.benchmark_group("worker");
     g.sample_size(50)

@@ -39,7 +39,10 @@ impl ImageProtocol {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThemeName {
-    Default,
+    /// Light or dark by the background colour the terminal reports.
+    Auto,
+    Dark,
+    Light,
     HighContrast,
 }
 
@@ -156,12 +159,16 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     }
     if let Some(s) = raw.theme {
         cfg.theme = match s.get_ref().as_str() {
-            "default" => ThemeName::Default,
+            "auto" | "default" => ThemeName::Auto,
+            "dark" => ThemeName::Dark,
+            "light" => ThemeName::Light,
             "high-contrast" | "high_contrast" => ThemeName::HighContrast,
             other => {
                 return Err(err(
                     Some(s.span().start),
-                    format!("theme must be \"default\" or \"high-contrast\", not {other:?}"),
+                    format!(
+                        "theme must be \"auto\", \"dark\", \"light\" or \"high-contrast\", not {other:?}"
+                    ),
                 ));
             }
         };
@@ -226,7 +233,7 @@ pub fn defaults() -> Config {
         low_bandwidth: false,
         show_bytes: false,
         prefetch: true,
-        theme: ThemeName::Default,
+        theme: ThemeName::Auto,
         keymap: Keymap::default(),
         ca_file: None,
     };

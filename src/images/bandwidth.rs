@@ -86,6 +86,86 @@ impl StepBytes {
     }
 }
 
+/// What the terminal really absorbs. After a frame that carried a picture
+/// the console asks for the background colour (OSC 11); the terminal
+/// answers only once it has consumed everything before it, so the answer's
+/// delay over the bytes written is the rate of the whole path (link, sshd,
+/// tmux, the terminal's own drawing).
+#[derive(Debug, Clone, Default)]
+pub struct LinkMeter {
+    pending: Option<(u64, std::time::Instant)>,
+    /// Bytes a second, smoothed.
+    rate: Option<f64>,
+    samples: u32,
+}
+
+/// The probe: every terminal answers it, tmux passes it through, and the
+/// answer arrives as keys that the console swallows as a late reply.
+pub const LINK_PROBE: &str = "\x1b]11;?\x1b\\";
+
+/// Frames smaller than this say more about the round trip than the rate.
+pub const PROBE_MIN_BYTES: u64 = 24 * 1024;
+
+impl LinkMeter {
+    /// A probe went out after `bytes` that began to be written at `at`.
+    /// False when one is still out (it is not sent then).
+    pub fn probe_sent(&mut self, bytes: u64, at: std::time::Instant) -> bool {
+        if self.pending.is_some() || bytes < PROBE_MIN_BYTES {
+            return false;
+        }
+        self.pending = Some((bytes, at));
+        true
+    }
+
+    /// An answer arrived at `now`: the sample (bytes, seconds), if it was
+    /// the probe's.
+    pub fn answered(&mut self, now: std::time::Instant) -> Option<(u64, f64)> {
+        let (bytes, at) = self.pending.take()?;
+        let secs = now.duration_since(at).as_secs_f64().max(1e-3);
+        let r = bytes as f64 / secs;
+        self.samples += 1;
+        // The slowest recent sample weighs most: a step must fit the link
+        // when it is at its slowest, not on average.
+        self.rate = Some(match self.rate {
+            None => r,
+            Some(old) if r < old => r,
+            Some(old) => old * 0.7 + r * 0.3,
+        });
+        Some((bytes, secs))
+    }
+
+    /// A probe older than `max` is given up (a terminal that does not
+    /// answer OSC 11).
+    pub fn expire(&mut self, now: std::time::Instant, max: std::time::Duration) {
+        if self
+            .pending
+            .is_some_and(|(_, at)| now.duration_since(at) > max)
+        {
+            self.pending = None;
+        }
+    }
+
+    /// Measured bytes a second.
+    pub fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+
+    /// "链路 1.0 Mbit/s" for the status bar.
+    pub fn describe(&self, english: bool) -> Option<String> {
+        let r = self.rate? * 8.0;
+        let v = if r >= 1e6 {
+            format!("{:.1} Mbit/s", r / 1e6)
+        } else {
+            format!("{:.0} kbit/s", r / 1e3)
+        };
+        Some(if english {
+            format!("link {v}")
+        } else {
+            format!("链路 {v}")
+        })
+    }
+}
+
 /// Wraps the terminal's writer and counts every byte that reaches it.
 #[derive(Debug)]
 pub struct CountingWriter<W> {
@@ -146,6 +226,18 @@ pub fn draw_bytes(size: Size, draw: impl FnOnce(Rect, &mut Buffer)) -> io::Resul
 mod tests {
     use super::*;
     use ratatui::style::{Color, Style};
+
+    #[test]
+    fn link_rate_from_the_probes_delay() {
+        let t = std::time::Instant::now();
+        let mut m = LinkMeter::default();
+        assert!(!m.probe_sent(1000, t), "too small to say");
+        assert!(m.probe_sent(125_000, t));
+        assert!(!m.probe_sent(125_000, t), "one at a time");
+        m.answered(t + std::time::Duration::from_secs(1));
+        assert_eq!(m.rate(), Some(125_000.0));
+        assert_eq!(m.describe(false).as_deref(), Some("链路 1.0 Mbit/s"));
+    }
 
     #[test]
     fn counting_writer_counts() {

@@ -37,6 +37,8 @@ pub struct KittyImage {
     /// What the terminal stores for it (RGBA), for the ledger's budget.
     pub terminal_bytes: usize,
     pub compressed: bool,
+    /// Shown through Unicode placeholder cells (else a classic placement).
+    pub placeholders: bool,
 }
 
 /// A stable image id for a preview key. The high byte travels as the third
@@ -73,7 +75,17 @@ fn zlib(raw: &[u8]) -> Option<Vec<u8>> {
 
 /// Encode `rgb` (exactly the pixels the cells show) for transmission.
 /// `zlib_ok`: the terminal said it inflates `o=z` payloads.
-pub fn encode(rgb: &RgbImage, cells: Size, id: u32, tmux: bool, zlib_ok: bool) -> KittyImage {
+/// `placeholders`: transmit with a virtual placement (`U=1`) for Unicode
+/// placeholder cells; otherwise transmit only (`a=t`), to be placed at the
+/// cell with [`place_sequence`].
+pub fn encode(
+    rgb: &RgbImage,
+    cells: Size,
+    id: u32,
+    tmux: bool,
+    zlib_ok: bool,
+    placeholders: bool,
+) -> KittyImage {
     let raw = rgb.as_raw();
     let packed = if zlib_ok {
         zlib(raw).filter(|z| z.len() < raw.len())
@@ -101,7 +113,8 @@ pub fn encode(rgb: &RgbImage, cells: Size, id: u32, tmux: bool, zlib_ok: bool) -
         if i == 0 {
             let _ = write!(
                 seq,
-                "\x1b_Gq=2,a=T,U=1,i={id},f=24,{}t=d,s={},v={},c={},r={},m={more};",
+                "\x1b_Gq=2,{},i={id},f=24,{}t=d,s={},v={},c={},r={},m={more};",
+                if placeholders { "a=T,U=1" } else { "a=t" },
                 if compressed { "o=z," } else { "" },
                 rgb.width(),
                 rgb.height(),
@@ -123,7 +136,36 @@ pub fn encode(rgb: &RgbImage, cells: Size, id: u32, tmux: bool, zlib_ok: bool) -
         transmit: Some(out.into()),
         terminal_bytes: rgb.width() as usize * rgb.height() as usize * 4,
         compressed,
+        placeholders,
     }
+}
+
+/// Place image `id` (already transmitted) at the cursor over `cells`,
+/// without moving the cursor (`C=1`); placement id 1, so placing it again
+/// moves it rather than adding a copy. Inside tmux the outer terminal's
+/// cursor is not where tmux's is: `at` (1-based row, column on the outer
+/// terminal) moves it there inside the passthrough.
+pub fn place_sequence(id: u32, cells: Size, tmux: bool, at: Option<(u16, u16)>) -> String {
+    let mut seq = String::new();
+    if let Some((row, col)) = at {
+        let _ = write!(seq, "\x1b[{row};{col}H");
+    }
+    let _ = write!(
+        seq,
+        "\x1b_Gq=2,a=p,i={id},p=1,c={},r={},C=1\x1b\\",
+        cells.width, cells.height
+    );
+    let mut out = String::new();
+    tmux_wrap(&mut out, &seq, tmux);
+    out
+}
+
+/// Take image `id`'s placements off the screen, keeping its data (placing
+/// it again costs no pixels).
+pub fn unplace_sequence(id: u32, tmux: bool) -> String {
+    let mut out = String::new();
+    tmux_wrap(&mut out, &format!("\x1b_Gq=2,a=d,d=i,i={id}\x1b\\"), tmux);
+    out
 }
 
 /// Delete an image and its data from the terminal.
@@ -172,6 +214,27 @@ pub fn render_placeholders(
                 .set_fg(fg)
                 .set_bg(Color::Reset)
                 .set_diff_option(one);
+        }
+    }
+}
+
+/// The cells under a classic placement: blank text (the picture is drawn
+/// above it), `prefix` (transmission, placement) riding in the first cell
+/// so it reaches the terminal with the cursor there.
+pub fn render_classic(area: Rect, buf: &mut Buffer, prefix: &str) {
+    let one = CellDiffOption::ForcedWidth(std::num::NonZeroU16::MIN);
+    let mut first = String::with_capacity(prefix.len() + 1);
+    first.push_str(prefix);
+    first.push(' ');
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let Some(cell) = buf.cell_mut((x, y)) else {
+                continue;
+            };
+            cell.reset();
+            if (x, y) == (area.x, area.y) && !prefix.is_empty() {
+                cell.set_symbol(&first).set_diff_option(one);
+            }
         }
     }
 }
@@ -576,7 +639,7 @@ mod tests {
     #[test]
     fn compressed_where_smaller_and_inflates_back() {
         let img = flat(64, 40);
-        let k = encode(&img, Size::new(8, 2), 7, false, true);
+        let k = encode(&img, Size::new(8, 2), 7, false, true, true);
         assert!(k.compressed);
         let (params, bytes) = reassemble(k.transmit.as_deref().expect("transmit"));
         assert!(
@@ -593,7 +656,7 @@ mod tests {
     #[test]
     fn raw_when_terminal_cannot_inflate_or_noise_does_not_shrink() {
         let img = flat(16, 16);
-        let k = encode(&img, Size::new(2, 1), 9, false, false);
+        let k = encode(&img, Size::new(2, 1), 9, false, false, true);
         assert!(!k.compressed);
         let (params, bytes) = reassemble(k.transmit.as_deref().expect("transmit"));
         assert!(!params.contains("o=z"));
@@ -608,14 +671,14 @@ mod tests {
             let [a, b, c, _] = x.to_le_bytes();
             image::Rgb([a, b, c])
         });
-        let k = encode(&noise, Size::new(4, 2), 9, false, true);
+        let k = encode(&noise, Size::new(4, 2), 9, false, true, true);
         assert!(!k.compressed);
     }
 
     #[test]
     fn tmux_wraps_every_chunk_with_doubled_escapes() {
         let img = flat(200, 200); // several chunks even compressed? use raw
-        let k = encode(&img, Size::new(20, 10), 5, true, false);
+        let k = encode(&img, Size::new(20, 10), 5, true, false, true);
         let t = k.transmit.as_deref().expect("transmit");
         let wraps = t.matches("\x1bPtmux;").count();
         assert!(wraps > 1);
@@ -660,6 +723,7 @@ mod tests {
             transmit: None,
             terminal_bytes: bytes,
             compressed: false,
+            placeholders: true,
         };
         l.mark_sent(&mk(1, 400), 10);
         l.mark_sent(&mk(2, 400), 10);

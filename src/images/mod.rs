@@ -28,6 +28,8 @@
 pub mod bandwidth;
 pub mod cache;
 pub mod detect;
+pub mod halfblocks;
+pub mod jpeg_scaled;
 pub mod kitty;
 pub mod line;
 pub mod pipeline;

@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use image::{DynamicImage, RgbImage};
 use ratatui::buffer::{Buffer, CellDiffOption};
 use ratatui::layout::{Rect, Size};
-use ratatui::style::Color;
 use ratatui::widgets::Widget;
 use ratatui_image::Image;
 use ratatui_image::protocol::Protocol;
 use ratatui_image::protocol::halfblocks::Halfblocks;
 use ratatui_image::protocol::iterm2::Iterm2;
-use ratatui_image::protocol::sixel::Sixel;
 
+use super::detect::PaneOffset;
+use super::halfblocks::economise_halfblocks;
 use super::kitty::{self, KittyImage, KittyLedger};
 use super::target::{Layout, RenderTarget};
 use super::{ImageError, ProtocolKind};
@@ -27,6 +27,10 @@ pub const KITTY_TERMINAL_BUDGET: usize = 192 * 1024 * 1024;
 
 enum Payload {
     Protocol(Protocol),
+    /// A complete sixel image (`ESC P … ESC \`), unwrapped: the frame
+    /// (erase, tmux passthrough, the outer cursor) is added when drawn,
+    /// because where the pane sits on the outer terminal can change.
+    Sixel(String),
     Kitty(KittyImage),
 }
 
@@ -38,6 +42,10 @@ struct Inner {
     source_size: (u32, u32),
     payload: Payload,
     payload_bytes: usize,
+    limited: Option<(u32, u32)>,
+    /// The canvas's pixels, and where the picture sits on it (x, y, w, h).
+    canvas: (u32, u32),
+    picture: (u32, u32, u32, u32),
 }
 
 /// An encoded preview, ready to draw. Cheap to clone (shared), `Send` and
@@ -90,11 +98,23 @@ impl Rendered {
         self.0.payload_bytes
     }
 
+    /// Drawn smaller than its area to stay within the terminal's sixel
+    /// limit (in pixels): the pane says so.
+    pub fn limited(&self) -> Option<(u32, u32)> {
+        self.0.limited
+    }
+
+    /// The canvas the encoder got, in pixels, and the picture's place on
+    /// it (x, y, w, h); zero for a kitty image placed again by id.
+    pub fn canvas(&self) -> ((u32, u32), (u32, u32, u32, u32)) {
+        (self.0.canvas, self.0.picture)
+    }
+
     /// The kitty image id, for kitty previews.
     pub fn kitty_id(&self) -> Option<u32> {
         match &self.0.payload {
             Payload::Kitty(k) => Some(k.id),
-            Payload::Protocol(_) => None,
+            Payload::Protocol(_) | Payload::Sixel(_) => None,
         }
     }
 
@@ -123,6 +143,7 @@ impl Rendered {
         area: Size,
         cells: Size,
         source_size: (u32, u32),
+        placeholders: bool,
     ) -> Rendered {
         Rendered(Arc::new(Inner {
             key,
@@ -136,8 +157,12 @@ impl Rendered {
                 transmit: None,
                 terminal_bytes: 0,
                 compressed: false,
+                placeholders,
             }),
             payload_bytes: 0,
+            limited: None,
+            canvas: (0, 0),
+            picture: (0, 0, 0, 0),
         }))
     }
 }
@@ -169,14 +194,15 @@ pub fn encode(
             (Payload::Protocol(Protocol::Halfblocks(hb)), est)
         }
         ProtocolKind::Sixel => {
-            let data = sixel_data(&canvas, cells, target.tmux);
-            let n = data.len();
-            let s = Sixel {
-                data,
-                size: cells,
-                is_tmux: target.tmux,
+            let opts = super::sixel::Options {
+                colours: super::sixel::DEFAULT
+                    .colours
+                    .min(usize::from(target.colours.max(2))),
+                ..super::sixel::DEFAULT
             };
-            (Payload::Protocol(Protocol::Sixel(s)), n)
+            let data = super::sixel::encode(&canvas, &opts);
+            let n = data.len();
+            (Payload::Sixel(data), n)
         }
         ProtocolKind::Iterm2 => {
             let s = Iterm2::new(DynamicImage::ImageRgb8(canvas), cells, target.tmux)
@@ -191,6 +217,7 @@ pub fn encode(
                 kitty::image_id(key),
                 target.tmux,
                 target.kitty_zlib,
+                target.kitty_placeholders,
             );
             let n = k.transmit.as_ref().map_or(0, |t| t.len());
             (Payload::Kitty(k), n)
@@ -204,33 +231,65 @@ pub fn encode(
         source_size,
         payload,
         payload_bytes,
+        limited: l.limited,
+        canvas: l.canvas,
+        picture: (l.at.0, l.at.1, l.view.out.0, l.view.out.1),
     })))
 }
 
-/// Sixel for exactly these pixels: our encoder (see [`super::sixel`]), then
-/// ratatui-image's framing (erase the cells first, tmux passthrough).
-fn sixel_data(canvas: &RgbImage, cells: Size, tmux: bool) -> String {
-    let six = super::sixel::encode(canvas, &super::sixel::DEFAULT);
-    let (start, esc, end) = if tmux {
-        ("\x1bPtmux;", "\x1b\x1b", "\x1b\\")
-    } else {
-        ("", "\x1b", "")
-    };
-    let mut out = String::with_capacity(six.len() + 16 * usize::from(cells.height) + 32);
-    out.push_str(start);
-    // Erase the cells first (ECH per row, then back up): stale text under a
-    // sixel would otherwise show through its transparent margins.
+/// The cells' text is erased first (ECH per row, then back up): stale text
+/// under a sixel would otherwise show through its transparent margins.
+/// Inside tmux this goes to tmux, which erases its copy of the cells too.
+fn erase_cells(out: &mut String, cells: Size) {
+    use std::fmt::Write as _;
     for _ in 0..cells.height {
-        out.push_str(&format!("{esc}[{}X{esc}[1B", cells.width));
+        let _ = write!(out, "\x1b[{}X\x1b[1B", cells.width);
     }
-    out.push_str(&format!("{esc}[{}A", cells.height));
-    if tmux {
-        out.push_str(&six.replace('\x1b', "\x1b\x1b"));
-    } else {
-        out.push_str(&six);
+    let _ = write!(out, "\x1b[{}A", cells.height);
+}
+
+/// A sixel as written into the first cell of its place: erased cells, then
+/// the image, through tmux passthrough with the outer terminal's cursor
+/// moved to the place first when `pane` is given (tmux does not move the
+/// outer cursor for a passed-through sequence).
+fn sixel_frame(six: &str, cells: Size, place: Rect, pane: Option<PaneOffset>) -> String {
+    let mut out =
+        String::with_capacity(six.len() + six.len() / 16 + 16 * usize::from(cells.height) + 48);
+    erase_cells(&mut out, cells);
+    match pane {
+        None => out.push_str(six),
+        Some(p) => {
+            use std::fmt::Write as _;
+            out.push_str("\x1bPtmux;");
+            let _ = write!(out, "\x1b\x1b[{};{}H", p.y + place.y + 1, p.x + place.x + 1);
+            for ch in six.chars() {
+                if ch == '\x1b' {
+                    out.push('\x1b');
+                }
+                out.push(ch);
+            }
+            out.push_str("\x1b\\");
+        }
     }
-    out.push_str(end);
     out
+}
+
+/// Put `data` in the first cell of `area` and leave the rest to the
+/// terminal's picture (ratatui skips them).
+fn paint_first_cell(data: &str, area: Rect, buf: &mut Buffer) {
+    let one = CellDiffOption::ForcedWidth(std::num::NonZeroU16::MIN);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let Some(cell) = buf.cell_mut((x, y)) else {
+                continue;
+            };
+            if (x, y) == (area.x, area.y) {
+                cell.set_symbol(data).set_diff_option(one);
+            } else {
+                cell.set_diff_option(CellDiffOption::Skip);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,10 +301,19 @@ enum Shown {
 #[derive(Debug)]
 struct Surface {
     kitty: KittyLedger,
+    /// Pictures go through tmux passthrough to the terminal outside.
     tmux: bool,
+    /// Where our tmux pane sits on the outer terminal.
+    pane: PaneOffset,
     /// What each image area showed last frame, to clear sixel/iTerm2 debris
     /// exactly once when that changes.
     shown: HashMap<Rect, Shown>,
+    /// The kitty image placed at a cell (classic placement) and where:
+    /// it stays on screen until deleted, so it is deleted when the frame
+    /// no longer draws it there.
+    placed: Option<(u32, Rect)>,
+    /// A classic placement was drawn in the frame being made.
+    placed_this_frame: bool,
 }
 
 /// What the terminal holds: kitty images by id, and which picture each image
@@ -262,7 +330,10 @@ impl TerminalImages {
         TerminalImages(Arc::new(Mutex::new(Surface {
             kitty: KittyLedger::new(budget),
             tmux,
+            pane: PaneOffset::default(),
             shown: HashMap::new(),
+            placed: None,
+            placed_this_frame: false,
         })))
     }
 
@@ -282,6 +353,47 @@ impl TerminalImages {
         let mut s = self.lock();
         s.kitty.forget_all();
         s.shown.clear();
+        s.placed = None;
+    }
+
+    /// Our tmux pane now starts at `pane` on the outer terminal. Returns
+    /// whether that moved it (then everything must be drawn again).
+    pub fn set_pane(&self, pane: PaneOffset) -> bool {
+        let mut s = self.lock();
+        let moved = s.pane != pane;
+        s.pane = pane;
+        moved
+    }
+
+    /// Before drawing a frame.
+    pub fn begin_frame(&self) {
+        self.lock().placed_this_frame = false;
+    }
+
+    /// After drawing a frame: what must still be written so the terminal
+    /// shows nothing the frame did not draw (a classic kitty placement the
+    /// frame left out: another screen, a popup). Empty when nothing.
+    pub fn end_frame(&self) -> String {
+        let mut s = self.lock();
+        if s.placed_this_frame {
+            return String::new();
+        }
+        match s.placed.take() {
+            Some((id, _)) => kitty::unplace_sequence(id, s.tmux),
+            None => String::new(),
+        }
+    }
+
+    /// Take every picture off the outer terminal (tmux shows another
+    /// window and passes nothing through from ours): the sequence to write
+    /// to that terminal directly, unwrapped.
+    pub fn take_down_direct(&self) -> String {
+        let mut s = self.lock();
+        s.shown.clear();
+        match s.placed.take() {
+            Some((id, _)) => kitty::unplace_sequence(id, false),
+            None => String::new(),
+        }
     }
 
     /// Kitty image bytes transmitted so far.
@@ -349,73 +461,14 @@ fn force_rewrite(area: Rect, buf: &mut Buffer, except: Option<Rect>) {
     }
 }
 
-/// Largest per-channel difference at which a half-block keeps the colour
-/// already set instead of sending a new one: below what anyone sees at cell
-/// resolution, and it turns the noise of a scanned page into runs.
-pub const HALFBLOCK_TOLERANCE: u8 = 10;
-
-fn close(a: Color, b: Color) -> bool {
-    match (a, b) {
-        (Color::Rgb(r1, g1, b1), Color::Rgb(r2, g2, b2)) => {
-            r1.abs_diff(r2) <= HALFBLOCK_TOLERANCE
-                && g1.abs_diff(g2) <= HALFBLOCK_TOLERANCE
-                && b1.abs_diff(b2) <= HALFBLOCK_TOLERANCE
-        }
-        (a, b) => a == b,
-    }
-}
-
-/// Re-spell half-block cells so the terminal gets as few colour changes as
-/// possible. A cell showing `upper` over `lower` can be `▀` (fg upper, bg
-/// lower) or `▄` (fg lower, bg upper); a flat cell can be a space (bg only)
-/// or `█` (fg only); and a colour within [`HALFBLOCK_TOLERANCE`] of the one
-/// already set is kept. Walking each row in the order ratatui writes it, the
-/// cheapest spelling wins: on a scan, paper is set once per run instead of
-/// once per cell.
-fn economise_halfblocks(area: Rect, buf: &mut Buffer) {
-    // Bytes of one truecolour SGR, and of the characters.
-    const SGR: usize = 18;
-    // (bytes, colour to use): keep the current colour when it is close.
-    let pick = |cur: Option<Color>, want: Color| match cur {
-        Some(c) if close(c, want) => (0, c),
-        _ => (SGR, want),
-    };
-    for y in area.top()..area.bottom() {
-        let (mut fg, mut bg): (Option<Color>, Option<Color>) = (None, None);
-        for x in area.left()..area.right() {
-            let Some(cell) = buf.cell_mut((x, y)) else {
-                continue;
-            };
-            let (upper, lower) = match cell.symbol() {
-                "\u{2580}" => (cell.fg, cell.bg),
-                "\u{2584}" => (cell.bg, cell.fg),
-                "\u{2588}" => (cell.fg, cell.fg),
-                " " => (cell.bg, cell.bg),
-                _ => continue,
-            };
-            let (sym, f, b) = if close(upper, lower) {
-                let (sc, sb) = pick(bg, upper);
-                let (fc, ff) = pick(fg, upper);
-                // A space costs 1 byte, a full block 3.
-                if sc < fc + 3 {
-                    (" ", fg.unwrap_or(sb), sb)
-                } else {
-                    ("\u{2588}", ff, bg.unwrap_or(ff))
-                }
-            } else {
-                let (tf_c, tf) = pick(fg, upper);
-                let (tb_c, tb) = pick(bg, lower);
-                let (bf_c, bf) = pick(fg, lower);
-                let (bb_c, bb) = pick(bg, upper);
-                if tf_c + tb_c <= bf_c + bb_c {
-                    ("\u{2580}", tf, tb)
-                } else {
-                    ("\u{2584}", bf, bb)
-                }
-            };
-            cell.set_symbol(sym).set_fg(f).set_bg(b);
-            fg = Some(f);
-            bg = Some(b);
+impl Rendered {
+    /// Pictures the terminal paints over cells it no longer tracks as
+    /// text (sixel, iTerm2) or on top of them (a classic kitty placement):
+    /// hidden under a popup, erased when they change.
+    fn paints_over(&self) -> bool {
+        match &self.0.payload {
+            Payload::Kitty(k) => !k.placeholders,
+            _ => self.0.protocol.paints_over_cells(),
         }
     }
 }
@@ -440,7 +493,7 @@ impl Widget for ImageWidget<'_> {
             s.shown.insert(area, Shown::Cleared);
             return;
         };
-        let paints_over = r.protocol().paints_over_cells();
+        let paints_over = r.paints_over();
         if self.hidden && paints_over {
             if matches!(prev, Some(Shown::Image(_))) {
                 force_rewrite(area, buf, None);
@@ -452,10 +505,11 @@ impl Widget for ImageWidget<'_> {
         let place = r.placement(area);
         if paints_over && prev != Some(Shown::Image(r.key())) && prev.is_some() {
             // The previous picture may have covered cells this one does not.
-            // (Kitty and half-block pictures are cells ratatui diffs itself.)
+            // (Placeholder and half-block pictures are cells ratatui diffs.)
             force_rewrite(area, buf, Some(place));
         }
         s.shown.insert(area, Shown::Image(r.key()));
+        let pane = s.tmux.then_some(s.pane);
 
         match &r.0.payload {
             Payload::Protocol(p) => {
@@ -464,20 +518,37 @@ impl Widget for ImageWidget<'_> {
                     economise_halfblocks(place, buf);
                 }
             }
+            Payload::Sixel(six) => {
+                paint_first_cell(&sixel_frame(six, r.0.cells, place, pane), place, buf);
+            }
             Payload::Kitty(k) => {
                 let tmux = s.tmux;
                 let mut prefix = String::new();
                 for id in s.kitty.take_deletes() {
                     prefix.push_str(&kitty::delete_sequence(id, tmux));
                 }
-                if s.kitty.holds(k.id).is_some() {
+                let fresh = s.kitty.holds(k.id).is_none();
+                if !fresh {
                     s.kitty.touch(k.id);
                 } else if let Some(t) = &k.transmit {
                     prefix.push_str(t);
                     s.kitty.mark_sent(k, t.len());
                 }
-                let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
-                kitty::render_placeholders(k.id, k.cells, place, buf, prefix);
+                if k.placeholders {
+                    let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
+                    kitty::render_placeholders(k.id, k.cells, place, buf, prefix);
+                } else {
+                    s.placed_this_frame = true;
+                    if fresh || s.placed != Some((k.id, place)) {
+                        if let Some((old, _)) = s.placed.filter(|(old, _)| *old != k.id) {
+                            prefix.push_str(&kitty::unplace_sequence(old, tmux));
+                        }
+                        let at = pane.map(|p| (p.y + place.y + 1, p.x + place.x + 1));
+                        prefix.push_str(&kitty::place_sequence(k.id, k.cells, tmux, at));
+                        s.placed = Some((k.id, place));
+                    }
+                    kitty::render_classic(place, buf, &prefix);
+                }
             }
         }
     }

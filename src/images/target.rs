@@ -18,9 +18,19 @@ pub struct RenderTarget {
     pub tmux: bool,
     /// The terminal inflates kitty `o=z` payloads.
     pub kitty_zlib: bool,
+    /// Kitty Unicode placeholders (`U=1`); otherwise classic placements.
+    pub kitty_placeholders: bool,
     /// Fill for the sub-cell margins around a picture.
     pub background: [u8; 3],
     pub low_bandwidth: bool,
+    /// The largest sixel the terminal draws (XTSMGRAPHICS), in pixels: a
+    /// picture is fitted inside it (xterm draws nothing of a larger one).
+    pub sixel_max_px: Option<(u32, u32)>,
+    /// Sixel colour registers the terminal has.
+    pub colours: u16,
+    /// Bytes one picture may cost on the wire (the measured link rate for
+    /// about a second), or none: full resolution.
+    pub step_budget: Option<u32>,
 }
 
 impl RenderTarget {
@@ -30,8 +40,12 @@ impl RenderTarget {
             font,
             tmux: false,
             kitty_zlib: true,
+            kitty_placeholders: true,
             background: [0, 0, 0],
             low_bandwidth: false,
+            sixel_max_px: None,
+            colours: 256,
+            step_budget: None,
         }
     }
 }
@@ -52,4 +66,7 @@ pub struct Layout {
     pub view: ViewGeometry,
     /// Top-left of the output on the canvas.
     pub at: (u32, u32),
+    /// Drawn smaller than the area because the terminal's sixel limit
+    /// (these pixels) is smaller.
+    pub limited: Option<(u32, u32)>,
 }

@@ -61,6 +61,8 @@ pub struct ImageRequest {
     pub bytes: Arc<[u8]>,
     pub area: Size,
     pub view: ViewState,
+    /// Bytes the picture may cost on the wire (a slow link), or none.
+    pub budget: Option<u32>,
 }
 
 impl std::fmt::Debug for ImageRequest {
@@ -116,7 +118,9 @@ fn bump(c: &AtomicU64) {
 }
 
 struct Caches {
-    decoded: ByteLru<(ContentHash, Rotation), Arc<Source>>,
+    /// By (image, view rotation, JPEG scale denominator): the fit view of a
+    /// small pane keeps a scaled decode, zoom steps share the full one.
+    decoded: ByteLru<(ContentHash, Rotation, u32), Arc<Source>>,
     encoded: ByteLru<EncodedKey, Rendered>,
     /// Upright source sizes, so a kitty image the terminal holds can be
     /// placed again without decoding anything.
@@ -145,7 +149,9 @@ impl Shared {
     }
 
     fn key(&self, req: &ImageRequest) -> EncodedKey {
-        EncodedKey::new(req.sha256, req.area, req.view, self.target)
+        let mut target = self.target;
+        target.step_budget = req.budget;
+        EncodedKey::new(req.sha256, req.area, req.view, target)
     }
 
     /// A preview without CPU work: cached, or a kitty image the terminal
@@ -166,7 +172,14 @@ impl Shared {
             let id = kitty::image_id(hash);
             let cells = self.terminal.kitty_holds(id)?;
             bump(&self.counters.kitty_replaced);
-            return Some(Ok(Rendered::kitty_placed(hash, id, req.area, cells, size)));
+            return Some(Ok(Rendered::kitty_placed(
+                hash,
+                id,
+                req.area,
+                cells,
+                size,
+                self.target.kitty_placeholders,
+            )));
         }
         None
     }
@@ -185,7 +198,8 @@ impl Shared {
         if !live() {
             return None;
         }
-        let source = match self.source(req, Rotation::R0) {
+        let denom = self.denominator(req);
+        let source = match self.source(req, Rotation::R0, denom) {
             Ok(s) => s,
             Err(e) => return Some(Err(e)),
         };
@@ -196,7 +210,7 @@ impl Shared {
             if !live() {
                 return None;
             }
-            match self.source(req, rotation) {
+            match self.source(req, rotation, denom) {
                 Ok(s) => s,
                 Err(e) => return Some(Err(e)),
             }
@@ -213,12 +227,36 @@ impl Shared {
         Some(result)
     }
 
-    fn source(&self, req: &ImageRequest, rotation: Rotation) -> Result<Arc<Source>, ImageError> {
-        if let Some(s) = self.caches().decoded.get(&(req.sha256, rotation)) {
+    /// The JPEG scale for this request: what the pane shows in fit view
+    /// (upright, after the view's rotation), full size for zoom.
+    fn denominator(&self, req: &ImageRequest) -> u32 {
+        if !req.view.is_fit() {
+            return 1;
+        }
+        let (pw, ph) = self.target.protocol.pixels_per_cell(self.target.font);
+        let mut want = (
+            u32::from(req.area.width) * pw,
+            u32::from(req.area.height) * ph,
+        );
+        if matches!(req.view.rotation(), Rotation::R90 | Rotation::R270) {
+            want = (want.1, want.0);
+        }
+        super::jpeg_scaled::plan(&req.bytes, self.config.limits, want)
+    }
+
+    fn source(
+        &self,
+        req: &ImageRequest,
+        rotation: Rotation,
+        denom: u32,
+    ) -> Result<Arc<Source>, ImageError> {
+        if let Some(s) = self.caches().decoded.get(&(req.sha256, rotation, denom)) {
             return Ok(s);
         }
         let s = if rotation == Rotation::R0 {
-            match pipeline::decode_source(&req.bytes, self.config.limits) {
+            let scaled = super::jpeg_scaled::decode(&req.bytes, self.config.limits, denom);
+            match scaled.unwrap_or_else(|| pipeline::decode_source(&req.bytes, self.config.limits))
+            {
                 Ok(s) => {
                     bump(&self.counters.decoded);
                     Arc::new(s)
@@ -229,7 +267,7 @@ impl Shared {
                 }
             }
         } else {
-            let upright = self.source(req, Rotation::R0)?;
+            let upright = self.source(req, Rotation::R0, denom)?;
             Arc::new(Source {
                 rgb: resize::rotate(&upright.rgb, rotation),
             })
@@ -242,7 +280,7 @@ impl Shared {
             c.sizes.insert(req.sha256, s.size());
         }
         c.decoded
-            .insert((req.sha256, rotation), s.clone(), s.weight());
+            .insert((req.sha256, rotation, denom), s.clone(), s.weight());
         Ok(s)
     }
 }

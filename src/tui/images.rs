@@ -31,6 +31,13 @@ const BYTES_KEPT: usize = 64;
 type Fetched = (String, Result<bytes::Bytes, crate::api::error::ApiError>);
 type Dossier = Result<CandidateDetail, crate::api::error::ApiError>;
 
+/// How long one step may take on the measured link.
+const STEP_SECONDS: f64 = 1.0;
+
+/// After this long on one image its full-resolution picture replaces the
+/// one fitted to the link.
+const SHARPEN_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Candidates whose dossiers were prefetched (their images' bytes follow).
 const DOSSIERS_KEPT: usize = 32;
 
@@ -70,6 +77,14 @@ pub struct LivePainter {
     meter: ByteMeter,
     step: StepBytes,
     latency: Option<StepLatency>,
+    /// The last picture whose placement was logged.
+    logged: Option<u64>,
+    /// What the terminal absorbs (probe after each large frame).
+    link: crate::images::bandwidth::LinkMeter,
+    /// The image in the pane and since when (sharpening).
+    shown_at: Option<(String, Instant)>,
+    /// A sharper picture is due (the pane must be drawn again).
+    sharpen_due: bool,
     dossier_tx: mpsc::UnboundedSender<Dossier>,
     dossier_rx: mpsc::UnboundedReceiver<Dossier>,
     dossiers: VecDeque<i64>,
@@ -109,6 +124,10 @@ impl LivePainter {
             meter,
             step: StepBytes::default(),
             latency: None,
+            logged: None,
+            link: Default::default(),
+            shown_at: None,
+            sharpen_due: false,
             dossier_tx,
             dossier_rx,
             dossiers: VecDeque::new(),
@@ -180,10 +199,90 @@ impl LivePainter {
         }
     }
 
-    fn drawn(&mut self) {
+    fn drawn(&mut self, r: &Rendered, area: Rect) {
         if let Some(l) = self.latency.as_mut() {
             l.drawn = true;
         }
+        self.sharpen_due = false;
+        // Once per picture: where it went, for the real-terminal tests
+        // (tests/it/real_terminals.rs) and for anyone reading the log.
+        let (canvas, pic) = r.canvas();
+        if self.logged != Some(r.key()) && canvas.0 > 0 {
+            self.logged = Some(r.key());
+            let place = r.placement(area);
+            tracing::info!(
+                target: "shenhe::paint",
+                "painted protocol={} cells={},{},{},{} font={}x{} canvas={}x{} picture={},{},{},{} bytes={}",
+                r.protocol(),
+                place.x, place.y, place.width, place.height,
+                self.caps.font_size.width, self.caps.font_size.height,
+                canvas.0, canvas.1,
+                pic.0, pic.1, pic.2, pic.3,
+                r.payload_bytes(),
+            );
+        }
+    }
+
+    /// Before a frame is drawn.
+    pub fn begin_frame(&self) {
+        self.worker.terminal().begin_frame();
+    }
+
+    /// After a frame: what must still go to the terminal (a classic kitty
+    /// placement the frame no longer draws is taken off).
+    pub fn end_frame(&self) -> String {
+        self.worker.terminal().end_frame()
+    }
+
+    /// A frame of `bytes` began to be written at `started`: the link probe
+    /// to write after it, if one is due (wrapped for the outer terminal
+    /// inside tmux, so the whole path is measured).
+    pub fn after_draw(&mut self, bytes: u64, started: Instant) -> String {
+        use crate::images::bandwidth::LINK_PROBE;
+        self.link
+            .expire(Instant::now(), std::time::Duration::from_secs(30));
+        if !self.link.probe_sent(bytes, started) {
+            return String::new();
+        }
+        if self.passes_through_tmux() {
+            crate::images::detect::replies::tmux_wrap(LINK_PROBE)
+        } else {
+            LINK_PROBE.to_string()
+        }
+    }
+
+    /// A terminal reply ended now (perhaps the probe's).
+    pub fn probe_answered(&mut self) {
+        if let Some((bytes, secs)) = self.link.answered(Instant::now())
+            && let Some(r) = self.link.rate()
+        {
+            tracing::info!(
+                target: "shenhe::link",
+                "link_rate_bytes_per_s={r:.0} sample_bytes={bytes} sample_s={secs:.3}"
+            );
+        }
+    }
+
+    /// Pictures reach the terminal outside tmux, which tmux does not track.
+    pub fn passes_through_tmux(&self) -> bool {
+        self.caps.protocol.is_some_and(|p| self.caps.wraps(p))
+    }
+
+    /// tmux no longer shows our pane: the sequence, for the outer terminal
+    /// itself (not wrapped), that takes our pictures off it.
+    pub fn take_down_direct(&self) -> String {
+        self.worker.terminal().take_down_direct()
+    }
+
+    /// The terminal's pictures are gone or misplaced (tmux redrew the
+    /// pane, moved it, a client attached; a resize; focus came back): send
+    /// everything again at `pane`.
+    pub fn repaint(&self, pane: Option<crate::images::detect::PaneOffset>) {
+        let t = self.worker.terminal();
+        if let Some(p) = pane {
+            t.set_pane(p);
+        }
+        t.forget_all();
     }
 
     pub fn capabilities(&self) -> &Capabilities {
@@ -192,7 +291,18 @@ impl LivePainter {
 
     /// Wait for the next thing that changes what the pane shows.
     pub async fn next(&mut self) {
+        // On a measured slow link the first picture is fitted to it; once
+        // the reviewer stays, the sharp one is asked for.
+        let sharpen_at = self
+            .shown_at
+            .as_ref()
+            .filter(|_| self.link.rate().is_some() && !self.sharpen_due)
+            .map(|(_, t)| *t + SHARPEN_AFTER)
+            .filter(|t| *t > Instant::now());
         tokio::select! {
+            _ = tokio::time::sleep_until(sharpen_at.unwrap_or_else(Instant::now).into()), if sharpen_at.is_some() => {
+                self.sharpen_due = true;
+            }
             Some((sha, res)) = self.fetch_rx.recv() => {
                 self.fetching.remove(&sha);
                 match res {
@@ -258,11 +368,23 @@ impl LivePainter {
     fn request(&self, img: &ImageDto, area: Rect, view: Option<ZoomView>) -> Option<ImageRequest> {
         let bytes = self.bytes.get(&img.sha256)?.clone();
         let sha256 = ContentHash::from_hex(&img.sha256)?;
+        // Zoom keeps full detail; so does an image looked at for a while.
+        let sharp = view.is_some()
+            || self
+                .shown_at
+                .as_ref()
+                .is_some_and(|(s, t)| *s == img.sha256 && t.elapsed() >= SHARPEN_AFTER);
+        let budget = if sharp {
+            None
+        } else {
+            self.link.rate().map(|r| (r * STEP_SECONDS) as u32)
+        };
         Some(ImageRequest {
             sha256,
             bytes,
             area: Size::new(area.width, area.height),
             view: self.view_state(img, area, view),
+            budget,
         })
     }
 
@@ -286,6 +408,24 @@ impl LivePainter {
             area_px: (u32::from(area.width) * pw, u32::from(area.height) * ph),
         };
         replay(z, g)
+    }
+
+    /// A picture drawn smaller than its pane because of the terminal's
+    /// sixel limit says so, on the last row of the pane below it.
+    fn limit_note(&self, f: &mut Frame, area: Rect, r: &Rendered, theme: &Theme) {
+        let Some((w, h)) = r.limited() else { return };
+        let place = r.placement(area);
+        if place.bottom() >= area.bottom() {
+            return;
+        }
+        let text = match self.lang {
+            Lang::Zh => format!("终端 sixel 上限 {w}×{h} 像素, 已缩小显示; z 放大看细节"),
+            Lang::En => {
+                format!("shown smaller: the terminal draws sixel up to {w}×{h} px; z zooms")
+            }
+        };
+        let row = Rect::new(area.x, area.bottom() - 1, area.width, 1);
+        Self::note(f, row, &text, theme);
     }
 
     fn note(f: &mut Frame, area: Rect, text: &str, theme: &Theme) {
@@ -327,6 +467,13 @@ impl ImagePainter for LivePainter {
             self.last_area = area;
             self.step.shows(&image.sha256, self.meter.total());
         }
+        if self
+            .shown_at
+            .as_ref()
+            .is_none_or(|(s, _)| *s != image.sha256)
+        {
+            self.shown_at = Some((image.sha256.clone(), Instant::now()));
+        }
         if let Some(l) = self.latency.as_mut()
             && l.warm.is_none()
         {
@@ -354,7 +501,8 @@ impl ImagePainter for LivePainter {
         let terminal = self.worker.terminal().clone();
         if let Some(r) = self.worker.cached(&req) {
             f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
-            self.drawn();
+            self.drawn(&r, area);
+            self.limit_note(f, area, &r, theme);
             return;
         }
         let id = match &self.wanted {
@@ -369,7 +517,8 @@ impl ImagePainter for LivePainter {
             Some((d, Ok(r))) if *d == id => {
                 let r = r.clone();
                 f.render_widget(ImageWidget::new(&r, &terminal).hidden(hidden), area);
-                self.drawn();
+                self.drawn(&r, area);
+                self.limit_note(f, area, &r, theme);
             }
             Some((d, Err(e))) if *d == id => {
                 let e = e.clone();
@@ -391,7 +540,13 @@ impl ImagePainter for LivePainter {
         };
         if bytes {
             // First, so a narrow bar cuts the reason rather than the figure.
-            s = format!("{} · {s}", self.step.describe(lang == Lang::En));
+            let en = lang == Lang::En;
+            let link = self
+                .link
+                .describe(en)
+                .map(|l| format!(" · {l}"))
+                .unwrap_or_default();
+            s = format!("{}{link} · {s}", self.step.describe(en));
         }
         Some(s)
     }

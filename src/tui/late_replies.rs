@@ -22,6 +22,9 @@ const MAX_REPLY_KEYS: usize = 512;
 pub struct LateReplies {
     /// Inside a reply: when its last key came, and how many so far.
     inside: Option<(Instant, usize)>,
+    /// Replies swallowed whole since the last look (the link probe's
+    /// answer is one).
+    completed: usize,
 }
 
 impl LateReplies {
@@ -35,6 +38,9 @@ impl LateReplies {
                     || matches!(k.code, KeyCode::Char('g' | 'G'))
                         && k.modifiers.contains(KeyModifiers::CONTROL);
                 self.inside = (!ends).then_some((now, n + 1));
+                if ends {
+                    self.completed += 1;
+                }
                 return true;
             }
             self.inside = None;
@@ -45,6 +51,13 @@ impl LateReplies {
             self.inside = Some((now, 1));
         }
         opens
+    }
+}
+
+impl LateReplies {
+    /// Whether a reply ended since the last call.
+    pub fn take_completed(&mut self) -> bool {
+        std::mem::take(&mut self.completed) > 0
     }
 }
 
@@ -71,6 +84,7 @@ mod tests {
             assert!(f.swallow(&ch(c), ms(1 + i as u64)), "{c}");
         }
         assert!(f.swallow(&alt('\\'), ms(14)));
+        assert!(f.take_completed() && !f.take_completed());
         assert!(!f.swallow(&ch('a'), ms(15)), "a key after the reply counts");
     }
 

@@ -4,6 +4,7 @@
 pub mod images;
 pub mod late_replies;
 pub mod terminal;
+pub mod tmux_watch;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -104,7 +105,6 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             at: state.now,
         });
     }
-    let theme = Theme::new(opts.config.theme, Theme::no_color_env());
 
     #[cfg(unix)]
     let mut signals = Signals::new()?;
@@ -112,15 +112,25 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     let mut term = terminal::init()?;
     // The one capability query: after entering the alternate screen, before
     // anything reads events (the answers arrive on stdin).
-    let mut live = if opts.config.image_protocol == ImageProtocol::Off {
-        None
-    } else {
-        let caps = crate::images::detect(&crate::images::DetectOptions {
+    let caps = (opts.config.image_protocol != ImageProtocol::Off).then(|| {
+        crate::images::detect(&crate::images::DetectOptions {
             setting: protocol_setting(opts.config.image_protocol),
             low_bandwidth: opts.low_bandwidth || opts.config.low_bandwidth,
             timeout: Duration::from_millis(1000),
-        });
+        })
+    });
+    // Light or dark by the background the terminal reported.
+    let theme = Theme::resolve(
+        opts.config.theme,
+        Theme::no_color_env(),
+        caps.as_ref().and_then(|c| c.background),
+    );
+    let mut live = caps.and_then(|mut caps| {
         tracing::info!("images: {} ({:?})", caps.reason.en, caps.terminal);
+        // The margins around a picture in the colour the theme paints.
+        if let Some(ratatui::style::Color::Rgb(r, g, b)) = theme.base.bg {
+            caps.background = Some([r, g, b]);
+        }
         images::LivePainter::new(
             opts.config.lang,
             caps,
@@ -128,7 +138,16 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             terminal::meter(),
             effects.prefetched().clone(),
         )
-    };
+    });
+    // Pictures passed through tmux are ours to keep in place.
+    let mut watch = live.as_ref().filter(|p| p.passes_through_tmux()).map(|p| {
+        if let Some(st) = crate::images::detect::tmux::pane_state() {
+            p.repaint(Some(st.offset));
+        }
+        tmux_watch::TmuxWatch::default()
+    });
+    let mut watch_tick = tokio::time::interval(tmux_watch::EVERY);
+    watch_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut placeholder = Placeholder {
         lang: opts.config.lang,
         off: live.is_none(),
@@ -150,6 +169,10 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     let result: Result<(), TuiError> = loop {
         if state.dirty && (image_ready || last_draw.elapsed() >= FRAME) {
             image_ready = false;
+            if let Some(p) = live.as_ref() {
+                p.begin_frame();
+            }
+            let (frame_start, bytes_before) = (Instant::now(), terminal::meter().total());
             let drawn = term.draw(|f| {
                 let painter: &mut dyn ImagePainter = match live.as_mut() {
                     Some(p) => p,
@@ -159,6 +182,13 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             });
             if let Err(e) = drawn {
                 break Err(e.into());
+            }
+            if let Some(p) = live.as_mut() {
+                let mut rest = p.end_frame();
+                rest.push_str(&p.after_draw(terminal::meter().since(bytes_before), frame_start));
+                if let Err(e) = write_now(&mut term, &rest) {
+                    break Err(e.into());
+                }
             }
             if let (Some(p), Some(c), true) =
                 (live.as_mut(), state.cand.as_ref(), opts.config.prefetch)
@@ -187,6 +217,11 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => {
                     if late_replies.swallow(&k, Instant::now()) {
+                        if late_replies.take_completed()
+                            && let Some(p) = live.as_mut()
+                        {
+                            p.probe_answered();
+                        }
                         tracing::trace!("late terminal reply swallowed: {:?}", k.code);
                         continue;
                     }
@@ -214,7 +249,30 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
                         None => continue,
                     }
                 }
-                Some(Ok(Event::Resize(w, h))) => Action::Resize(w, h),
+                Some(Ok(Event::Resize(w, h))) => {
+                    // tmux redraws the pane on a resize; passed-through
+                    // pictures are lost and sent again.
+                    if let Some(p) = live.as_ref().filter(|p| p.passes_through_tmux()) {
+                        p.repaint(None);
+                    }
+                    Action::Resize(w, h)
+                }
+                Some(Ok(Event::FocusGained)) => {
+                    // Back from another tmux window or application: what
+                    // the terminal shows of our pictures cannot be trusted.
+                    if let Some(p) = live.as_ref().filter(|p| p.passes_through_tmux()) {
+                        p.repaint(None);
+                        // A new terminal draws every cell: not Terminal::clear,
+                        // which asks for the cursor position (tmux may not
+                        // answer in time).
+                        match terminal::fresh() {
+                            Ok(t) => term = t,
+                            Err(e) => break Err(e.into()),
+                        }
+                        state.dirty = true;
+                    }
+                    continue;
+                }
                 Some(Ok(Event::Paste(p))) => Action::Paste(p),
                 Some(Ok(_)) => continue,
                 // stdin is gone (the SSH session dropped): leave cleanly.
@@ -231,6 +289,32 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
             } => {
                 state.dirty = true;
                 image_ready = true;
+                continue;
+            }
+            _ = watch_tick.tick(), if watch.is_some() => {
+                let change = match watch.as_mut() {
+                    Some(w) => w.poll().await,
+                    None => None,
+                };
+                match (change, live.as_ref()) {
+                    (Some(tmux_watch::PaneChange::Hidden(client)), Some(p)) => {
+                        // tmux passes nothing through from a pane it does
+                        // not show: the outer terminal is told directly.
+                        tmux_watch::write_to_client(client.as_deref(), &p.take_down_direct());
+                    }
+                    (Some(tmux_watch::PaneChange::Redraw(st)), Some(p)) => {
+                        p.repaint(Some(st.offset));
+                        // A new terminal draws every cell: not Terminal::clear,
+                        // which asks for the cursor position (tmux may not
+                        // answer in time).
+                        match terminal::fresh() {
+                            Ok(t) => term = t,
+                            Err(e) => break Err(e.into()),
+                        }
+                        state.dirty = true;
+                    }
+                    _ => {}
+                }
                 continue;
             }
             sig = signals.recv() => {
@@ -272,6 +356,17 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     std::mem::forget(term);
     effects.shutdown().await;
     result
+}
+
+/// Write `s` to the terminal now, outside a frame.
+fn write_now(term: &mut terminal::Term, s: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if s.is_empty() {
+        return Ok(());
+    }
+    let b = term.backend_mut();
+    b.write_all(s.as_bytes())?;
+    b.flush()
 }
 
 #[cfg(unix)]

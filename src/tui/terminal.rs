@@ -5,7 +5,9 @@ use std::io::{self, Stdout, Write};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::event::{
+    DisableBracketedPaste, DisableFocusChange, EnableBracketedPaste, EnableFocusChange,
+};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -36,6 +38,9 @@ pub fn enter() -> io::Result<()> {
         io::stdout(),
         EnterAlternateScreen,
         EnableBracketedPaste,
+        // Focus reports: coming back to the console repaints its pictures
+        // (tmux forwards them with `focus-events on`).
+        EnableFocusChange,
         cursor::Hide
     )
 }
@@ -50,6 +55,7 @@ pub fn restore() {
     let _ = execute!(
         out,
         DisableBracketedPaste,
+        DisableFocusChange,
         LeaveAlternateScreen,
         cursor::Show
     );
@@ -60,7 +66,7 @@ pub fn restore() {
 /// A fresh terminal over a cleared screen. Not `Terminal::clear`: that
 /// asks the terminal where its cursor is, a round trip a slow SSH link
 /// pays for and some terminals never answer.
-fn fresh() -> io::Result<Term> {
+pub fn fresh() -> io::Result<Term> {
     execute!(
         io::stdout(),
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)

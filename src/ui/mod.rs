@@ -148,7 +148,14 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
         Screen::Queue | Screen::Login => queue::full(f, s, theme, body),
         Screen::Candidate => {
             if body.width >= 100 {
-                let list = if body.width >= 110 { 34 } else { 30 };
+                // Wide screens: room for the category column (the longest,
+                // 乡村全科执业助理医师, takes 20 columns).
+                let list = match body.width {
+                    180.. => 52,
+                    150.. => 46,
+                    110.. => 34,
+                    _ => 30,
+                };
                 let [left, right] =
                     Layout::horizontal([Constraint::Length(list), Constraint::Min(40)]).areas(body);
                 queue::compact(f, s, theme, left);
@@ -188,17 +195,35 @@ fn two_sided(f: &mut Frame, area: Rect, left: Line, right: Line) {
     let rw = u16::try_from(right.width())
         .unwrap_or(area.width)
         .min(area.width);
-    // A column between them, so the two never run together.
-    let lw = area.width.saturating_sub(rw + 1);
+    // Two columns between them, so the two never run together.
+    let lw = area.width.saturating_sub(rw + 2);
     f.render_widget(Paragraph::new(left), Rect::new(area.x, area.y, lw, 1));
     let r = Rect::new(area.x + area.width - rw, area.y, rw, 1);
     f.render_widget(Paragraph::new(right), r);
 }
 
+/// The first of `candidates` (most to least complete) that fits beside
+/// `left` in `width` columns with a gap of two; else nothing.
+fn fitting<'a>(width: u16, left: usize, candidates: Vec<Vec<Span<'a>>>) -> Line<'a> {
+    for c in candidates {
+        let line = Line::from(c);
+        if left + 2 + line.width() <= usize::from(width) {
+            return line;
+        }
+    }
+    Line::default()
+}
+
 fn draw_header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let lang = s.lang;
     let mut left = vec![Span::styled(format!(" {}", tr(lang, T::App)), t.title)];
-    let mut right = Vec::new();
+    let (dot, word, style) = match s.conn {
+        Conn::Connected => ("●", tr(lang, T::Connected), t.ok),
+        Conn::Reconnecting => ("◌", tr(lang, T::Reconnecting), t.warn),
+        Conn::Unknown => ("○", tr(lang, T::Connecting), t.dim),
+    };
+    let conn = Span::styled(format!("{dot} {word} "), style);
+    let mut candidates = Vec::new();
     if let Some(sess) = &s.session {
         let r = &sess.reviewer;
         let place = match &r.site {
@@ -222,40 +247,45 @@ fn draw_header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
         } else {
             tr(lang, T::Closed).to_string()
         };
-        right.push(Span::styled(
-            format!("{} {} · {left_txt} · ", tr(lang, T::Window), win.short()),
-            t.base,
-        ));
+        // Narrow: the dates go first, then the days left; the connection
+        // state always stays.
+        candidates.push(vec![
+            Span::styled(
+                format!("{} {} · {left_txt} · ", tr(lang, T::Window), win.short()),
+                t.base,
+            ),
+            conn.clone(),
+        ]);
+        candidates.push(vec![
+            Span::styled(format!("{left_txt} · "), t.base),
+            conn.clone(),
+        ]);
     }
-    let (dot, word, style) = match s.conn {
-        Conn::Connected => ("●", tr(lang, T::Connected), t.ok),
-        Conn::Reconnecting => ("◌", tr(lang, T::Reconnecting), t.warn),
-        Conn::Unknown => ("○", tr(lang, T::Connecting), t.dim),
-    };
-    right.push(Span::styled(format!("{dot} {word} "), style));
-    two_sided(f, area, Line::from(left), Line::from(right));
+    candidates.push(vec![conn]);
+    let left = Line::from(left);
+    let right = fitting(area.width, left.width(), candidates);
+    two_sided(f, area, left, right);
 }
 
 fn draw_tabs(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let lang = s.lang;
     let mut spans = vec![Span::raw(" ")];
+    // The current tab is bracketed as well as filled: visible without
+    // colour, and the bar's width does not change as it moves.
     for (i, tab) in Tab::ALL.iter().enumerate() {
         if i > 0 {
-            spans.push(Span::styled(" │ ", t.dim));
+            spans.push(Span::styled("│", t.dim));
         }
         let name = match tab {
             Tab::Returned => tr(lang, T::Returned),
             other => i18n::status_name(lang, other.status()),
         };
-        let style = if *tab == s.queue.tab {
-            t.tab_active
+        let label = format!("{name} {}", i18n::thousands(tab.count(&s.queue.counts)));
+        if *tab == s.queue.tab {
+            spans.push(Span::styled(format!("[{label}]"), t.tab_active));
         } else {
-            t.base
-        };
-        spans.push(Span::styled(
-            format!("{name} {}", i18n::thousands(tab.count(&s.queue.counts))),
-            style,
-        ));
+            spans.push(Span::styled(format!(" {label} "), t.base));
+        }
     }
     if !s.queue.query.is_empty() {
         spans.push(Span::styled(
@@ -263,18 +293,29 @@ fn draw_tabs(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             t.accent,
         ));
     }
-    let mut right = Vec::new();
+    let left = Line::from(spans);
+    let mut candidates = Vec::new();
     if s.stats.decided > 0 {
         let med = s.stats.median().unwrap_or(0);
-        right.push(Span::styled(
+        let n = s.stats.decided;
+        // The tabs always win: the statistics shorten, then go.
+        candidates.push(vec![Span::styled(
             match lang {
-                Lang::Zh => format!("本次 {} 人 · 中位 {med} 秒/人 ", s.stats.decided),
-                Lang::En => format!("{} done · median {med} s ", s.stats.decided),
+                Lang::Zh => format!("本次 {n} 人 · 中位 {med} 秒/人 "),
+                Lang::En => format!("{n} done · median {med} s "),
             },
             t.dim,
-        ));
+        )]);
+        candidates.push(vec![Span::styled(
+            match lang {
+                Lang::Zh => format!("{n}人·{med}秒 "),
+                Lang::En => format!("{n}·{med}s "),
+            },
+            t.dim,
+        )]);
     }
-    two_sided(f, area, Line::from(spans), Line::from(right));
+    let right = fitting(area.width, left.width(), candidates);
+    two_sided(f, area, left, right);
 }
 
 fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect, note: Option<&str>) {

@@ -73,7 +73,7 @@ fn unknown_key() {
 fn bad_theme() {
     assert_eq!(
         error_of("bad_theme.toml"),
-        r#"bad_theme.toml, line 2: theme must be "default" or "high-contrast", not "blue""#
+        r#"bad_theme.toml, line 2: theme must be "auto", "dark", "light" or "high-contrast", not "blue""#
     );
 }
 

@@ -454,6 +454,7 @@ fn request(bytes: &Arc<[u8]>, cells: (u16, u16)) -> ImageRequest {
         bytes: bytes.clone(),
         area: Size::new(cells.0, cells.1),
         view: ViewState::fit(),
+        budget: None,
     }
 }
 
@@ -695,119 +696,40 @@ fn render_image_errors_are_messages_with_exit_code() {
 
 // -------------------------------------------------------------- detection
 
-/// A real pseudo-terminal; the test plays the terminal on the master side.
-/// Close-on-exec, as std opens the slave: the other tests of this process
-/// spawn children meanwhile, which must not inherit it.
-fn pty_pair() -> (std::fs::File, std::fs::File) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master =
-        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(name.to_str().expect("utf8 name"))
-        .expect("open slave");
-    (std::fs::File::from(master), slave)
-}
-
-fn play_terminal(
-    mut master: std::fs::File,
-    answer: &'static [u8],
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !seen.windows(4).any(|w| w == b"\x1b[5n") {
-            match master.read(&mut buf) {
-                Ok(0) | Err(_) => return seen,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-            }
-        }
-        if !answer.is_empty() {
-            let _ = master.write_all(answer);
-        }
-        // Keep the master open until the query side is done reading.
-        std::thread::sleep(Duration::from_millis(300));
-        seen
-    })
-}
-
+/// A JPEG decoded at 1/2 or 1/4 in the DCT domain gives the pane the same
+/// picture as the full decode resized: only the work is less.
 #[test]
-fn detection_reads_a_real_terminals_answers() {
-    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
-    use std::os::fd::AsFd;
-    let (master, slave) = pty_pair();
-    let term = play_terminal(
-        master,
-        b"\x1b_Gi=31;OK\x1b\\\x1b_Gi=32;OK\x1b\\\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;22c\x1b[6;18;9t\x1b[0n",
-    );
-    let caps = detect_on(
-        slave.as_fd(),
-        slave.as_fd(),
-        &EnvHints::default(),
-        &DetectOptions::default(),
-    );
-    let seen = term.join().expect("terminal thread");
-    assert!(seen.starts_with(b"\x1b_Gi=31"), "the query went out first");
-    assert_eq!(caps.protocol, Some(ProtocolKind::Kitty));
-    assert_eq!(caps.font_size, FontSize::new(9, 18));
-    assert!(caps.kitty_zlib);
-    assert_eq!(caps.terminal.as_deref(), Some("kitty(0.35.2)"));
-    assert_eq!(
-        caps.reason.en,
-        "kitty graphics (terminal answered the query)"
-    );
-}
-
-#[test]
-fn detection_of_a_silent_terminal_ends_at_the_deadline() {
-    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
-    use std::os::fd::AsFd;
-    let (master, slave) = pty_pair();
-    let term = play_terminal(master, b"");
-    let opts = DetectOptions {
-        timeout: Duration::from_millis(200),
-        ..DetectOptions::default()
-    };
-    let caps = detect_on(slave.as_fd(), slave.as_fd(), &EnvHints::default(), &opts);
-    assert_eq!(caps.protocol, Some(ProtocolKind::Halfblocks));
-    assert_eq!(caps.reason.zh, "半块字符 (终端未应答查询)");
-    drop(slave);
-    term.join().expect("terminal thread");
-}
-
-#[test]
-fn detection_inside_tmux_waits_for_the_outer_kitty_answer_only_until_the_deadline() {
-    use shenhe::images::detect::{DetectOptions, EnvHints, detect_on};
-    use std::os::fd::AsFd;
-    let (master, slave) = pty_pair();
-    // tmux answers its own queries at once; the outer terminal never does.
-    let term = play_terminal(
-        master,
-        b"\x1bP>|tmux 3.4\x1b\\\x1b[?1;2;4c\x1b[6;20;10t\x1b[0n",
-    );
-    let env = EnvHints {
-        tmux: true,
-        kitty_window_id: true,
-        ..EnvHints::default()
-    };
-    let opts = DetectOptions {
-        timeout: Duration::from_millis(250),
-        ..DetectOptions::default()
-    };
-    let caps = detect_on(slave.as_fd(), slave.as_fd(), &env, &opts);
-    let seen = term.join().expect("terminal thread");
-    assert!(
-        seen.starts_with(b"\x1bPtmux;\x1b\x1b_Gi=31"),
-        "kitty query wrapped for tmux"
-    );
-    // No kitty answer: tmux's own sixel is used, unwrapped.
-    assert_eq!(caps.protocol, Some(ProtocolKind::Sixel));
-    assert!(caps.tmux && caps.tmux_sixel);
-    assert!(!caps.target().expect("target").tmux);
-    assert!(caps.reason.zh.contains("tmux"));
+fn scaled_jpeg_decode_looks_like_the_full_decode() {
+    use shenhe::images::jpeg_scaled;
+    let bytes = scan_jpeg();
+    let full = pipeline::decode_source(&bytes, DecodeLimits::DEFAULT).expect("full");
+    let (w, h) = full.size();
+    for want in [
+        (w / 2, h / 2),
+        (w / 4, h / 4),
+        (w / 8, h / 8),
+        (w / 16, h / 16),
+    ] {
+        let d = jpeg_scaled::plan(&bytes, DecodeLimits::DEFAULT, want);
+        assert!(d > 1, "{want:?} from {w}x{h}");
+        let scaled = jpeg_scaled::decode(&bytes, DecodeLimits::DEFAULT, d)
+            .expect("applies")
+            .expect("decodes");
+        let (sw, sh) = scaled.size();
+        assert!(sw >= want.0 && sh >= want.1, "never below the pane");
+        let a = image::imageops::resize(
+            &full.rgb,
+            want.0,
+            want.1,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let b = image::imageops::resize(
+            &scaled.rgb,
+            want.0,
+            want.1,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let q = psnr(&a, &b);
+        assert!(q > 32.0, "1/{d}: {q:.1} dB against the full decode");
+    }
 }

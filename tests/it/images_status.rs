@@ -54,7 +54,7 @@ impl ImagePainter for Noting {
 
 fn status_row(s: &State, p: &mut Noting) -> String {
     let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).expect("term");
-    let theme = Theme::new(ThemeName::Default, false);
+    let theme = Theme::new(ThemeName::Auto, false);
     term.draw(|f| ui::draw(f, s, &theme, p)).expect("draw");
     p.asked = Some(s.show_bytes);
     let buf = term.backend().buffer().clone();

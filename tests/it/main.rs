@@ -10,7 +10,8 @@
 //!
 //! Must not run beside one another: the console-in-a-PTY tests
 //! (`console_pty`, `console_outbox_pty`, `console_hostile_image`,
-//! `console_late_replies`, `images_pty`, `web_console_e2e`), which take
+//! `console_late_replies`, `images_pty`, `web_console_e2e`, `real_terminals`,
+//! `slow_link`), which take
 //! [`support::serial::pty_console`] first; see that module for why.
 //!
 //! Run one file's tests with its module name as the filter, e.g.
@@ -34,8 +35,11 @@ mod console_update;
 mod fault_proxy;
 mod fuzz_props;
 mod images;
+mod images_detect;
+mod images_placement;
 mod images_pty;
 mod images_status;
+mod real_terminals;
 mod security;
 mod serve_process;
 mod server_concurrency;
@@ -46,6 +50,7 @@ mod server_speed_queue;
 mod server_speed_writer;
 mod server_workflow;
 mod show;
+mod slow_link;
 mod tls;
 mod ui_hostile;
 mod ui_snapshots;

@@ -1,4 +1,4 @@
-//! The screens on ratatui's TestBackend, at 80×24 and 120×40, in zh-CN and
+//! The screens on ratatui's TestBackend, at 80×24, 120×40 and 200×55, in zh-CN and
 //! en. Images are a placeholder here (the images engine draws them live).
 
 use ratatui::Terminal;
@@ -15,7 +15,7 @@ use shenhe::ui::{self, Placeholder, Theme};
 
 fn render(s: &State) -> String {
     let mut term = Terminal::new(TestBackend::new(s.size.0, s.size.1)).expect("term");
-    let theme = Theme::new(ThemeName::Default, false);
+    let theme = Theme::new(ThemeName::Auto, false);
     let mut painter = Placeholder {
         lang: s.lang,
         off: false,
@@ -64,7 +64,7 @@ fn opened(lang: Lang, w: u16, h: u16) -> State {
     s
 }
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 55)];
 const LANGS: [(Lang, &str); 2] = [(Lang::Zh, "zh"), (Lang::En, "en")];
 
 fn each(name: &str, build: impl Fn(Lang, u16, u16) -> State) {
@@ -241,4 +241,69 @@ fn quit_confirmation() {
         cmd(&mut s, Command::Quit);
         s
     });
+}
+
+/// The session's statistics beside the tabs, on the 退回 tab: the tabs win.
+#[test]
+fn statistics_on_the_returned_tab() {
+    each("stats_returned", |lang, w, h| {
+        let mut s = fx::state(lang, w, h);
+        for _ in 0..4 {
+            cmd(&mut s, Command::NextTab);
+        }
+        s.stats.decided = 143;
+        s.stats.seconds = vec![38; 5];
+        s
+    });
+}
+
+/// Every size from 80×24 to 240×70, every main screen: the header keeps its
+/// two sides apart, every tab is whole and the current one is marked, the
+/// statistics never cut a tab.
+#[test]
+fn layout_holds_at_every_size() {
+    let names = |lang| match lang {
+        Lang::Zh => ["待审核", "审核待定", "审核通过", "审核不通过", "退回"],
+        Lang::En => ["awaiting", "pending", "passed", "rejected", "returned"],
+    };
+    for (lang, _) in LANGS {
+        for w in (80..=240).step_by(8) {
+            for h in [24u16, 30, 40, 55, 70] {
+                for screen in 0..2 {
+                    let mut s = if screen == 0 {
+                        fx::state(lang, w, h)
+                    } else {
+                        opened(lang, w, h)
+                    };
+                    s.stats.decided = 143;
+                    s.stats.seconds = vec![38; 5];
+                    let text = render(&s);
+                    let rows: Vec<&str> = text.lines().collect();
+                    let (header, tabs) = (rows[0], rows[1]);
+                    assert!(
+                        header.contains("● ") || header.contains("○ ") || header.contains("◌ "),
+                        "{w}x{h}: connection state lost: {header:?}"
+                    );
+                    // The reviewer's name and what follows it never touch.
+                    assert!(
+                        !header.contains("审核审核期") && !header.contains("王审核审"),
+                        "{w}x{h}: {header:?}"
+                    );
+                    let lower = tabs.to_lowercase();
+                    for n in names(lang) {
+                        assert!(
+                            lower.contains(&n.to_lowercase()),
+                            "{w}x{h}: tab {n} cut: {tabs:?}"
+                        );
+                    }
+                    assert_eq!(
+                        tabs.matches('[').count(),
+                        1,
+                        "{w}x{h}: current tab not marked once: {tabs:?}"
+                    );
+                    assert!(tabs.contains(']'), "{w}x{h}: {tabs:?}");
+                }
+            }
+        }
+    }
 }
