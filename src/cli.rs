@@ -73,6 +73,11 @@ pub struct ServeArgs {
     /// Default: 02-14..03-20 of this year; with --demo, open around today.
     #[arg(long)]
     pub window: Option<String>,
+    /// Seconds a reviewer's action may be undone: until then nothing about
+    /// it leaves the system (phone lists wait); longer while the reviewer
+    /// stays on the candidate.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub undo_window: u32,
     /// TLS certificate chain (PEM); with --tls-key serves HTTPS.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

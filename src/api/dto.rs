@@ -67,6 +67,15 @@ pub struct SessionResponse {
     pub expires_at: DateTime<Utc>,
     pub reviewer: ReviewerDto,
     pub window: WindowDto,
+    /// Seconds an action may be undone (longer while the reviewer stays
+    /// on the candidate); after that it is final.
+    #[serde(default = "default_undo_secs")]
+    pub undo_window_secs: i64,
+}
+
+/// What a server that does not say gives: `domain::undo_window::DEFAULT`.
+fn default_undo_secs() -> i64 {
+    crate::domain::undo_window::DEFAULT.num_seconds()
 }
 
 /// `GET /api/v1/me`: who the token belongs to, for a console that starts
@@ -77,6 +86,9 @@ pub struct MeResponse {
     pub window: WindowDto,
     pub expires_at: DateTime<Utc>,
     pub server_time: DateTime<Utc>,
+    /// As in [`SessionResponse`].
+    #[serde(default = "default_undo_secs")]
+    pub undo_window_secs: i64,
 }
 
 // ---------------------------------------------------------------- queue

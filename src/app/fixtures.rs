@@ -48,6 +48,7 @@ pub fn session() -> SessionResponse {
         expires_at: now() + chrono::Duration::hours(8),
         reviewer: reviewer(),
         window: window(),
+        undo_window_secs: 120,
     }
 }
 

@@ -11,3 +11,4 @@ pub mod reason;
 pub mod review;
 pub mod rules;
 pub mod text;
+pub mod undo_window;

@@ -54,6 +54,11 @@ pub struct ServerConfig {
     pub window: ReviewWindow,
     /// (certificate chain, private key), PEM.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a reviewer's action may be undone (and nothing about it
+    /// leaves the system): `domain::undo_window::DEFAULT`.
+    pub undo_window: chrono::Duration,
+    /// Longest a request may take before 408: [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +120,8 @@ pub struct Inner {
     pub dummy_hash: String,
     /// Flips to true on shutdown; ends the SSE streams so draining finishes.
     pub shutdown: watch::Receiver<bool>,
+    /// The undo window, told to consoles at login.
+    pub undo_window: chrono::Duration,
 }
 
 #[derive(Clone)]
@@ -131,6 +138,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         window: ReviewWindow,
+        undo_window: chrono::Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<AppState, auth::AuthError> {
         Ok(AppState(Arc::new(Inner {
@@ -141,12 +149,18 @@ impl AppState {
             idempotency: idempotency::KeyLocks::default(),
             dummy_hash: auth::hash_password("no such user, a dummy to verify against")?,
             shutdown,
+            undo_window,
         })))
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, with the default request timeout.
 pub fn router(state: AppState) -> Router {
+    router_with_timeout(state, REQUEST_TIMEOUT)
+}
+
+/// The whole HTTP surface; requests longer than `timeout` get 408.
+pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     use axum::routing::delete;
     let upload = Router::new()
         .route(
@@ -210,7 +224,7 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
     .layer(TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        REQUEST_TIMEOUT,
+        timeout,
     ))
     .layer(axum::middleware::from_fn(extract::problem_fallback))
     .layer(axum::middleware::from_fn(log_request))
@@ -297,7 +311,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let store = Arc::new(SqliteStore::open(&config.db).await?);
+    let mut store = SqliteStore::open(&config.db).await?;
+    store.set_undo_window(config.undo_window);
+    let store = Arc::new(store);
     if let Some(n) = config.demo
         && store.is_empty().await?
     {
@@ -318,9 +334,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         })?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
-    let state = AppState::new(store.clone() as Arc<dyn Store>, config.window, rx.clone())
-        .map_err(|e| ServerError::Join(e.to_string()))?;
-    let mut app = router(state);
+    let state = AppState::new(
+        store.clone() as Arc<dyn Store>,
+        config.window,
+        config.undo_window,
+        rx.clone(),
+    )
+    .map_err(|e| ServerError::Join(e.to_string()))?;
+    let mut app = router_with_timeout(state, config.request_timeout);
     if config.tls.is_some() {
         // Only meaningful (and only honoured by browsers) over https: over
         // plain http it would pin a loopback test server to https.

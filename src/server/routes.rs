@@ -113,6 +113,7 @@ pub async fn login(
         expires_at,
         reviewer: info.to_dto(),
         window: sqlite::window_dto(&st.window, today()),
+        undo_window_secs: st.undo_window.num_seconds(),
     }))
 }
 
@@ -133,6 +134,7 @@ pub async fn me(State(st): State<AppState>, r: Reviewer) -> axum::Json<MeRespons
         window: sqlite::window_dto(&st.window, today()),
         expires_at: r.expires_at,
         server_time: Utc::now(),
+        undo_window_secs: st.undo_window.num_seconds(),
     })
 }
 

@@ -21,6 +21,7 @@ mod support;
 
 mod api_contract;
 mod api_openapi;
+mod api_undo_truth;
 mod api_uploads;
 mod assets;
 mod chaos;

@@ -53,6 +53,9 @@ pub enum StoreError {
     UndoConflict(String),
     #[error("not undoable: {0}")]
     NotUndoable(String),
+    /// The undo window has closed: the action is final.
+    #[error("undo window closed: {0}")]
+    UndoWindowClosed(String),
     #[error("nothing uploaded")]
     NothingUploaded,
     #[error(transparent)]

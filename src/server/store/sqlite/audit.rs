@@ -11,6 +11,7 @@ use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 
 use super::decisions::check_claim;
+use super::finality;
 use super::rows::{
     ImageSnap, ReviewSnap, bump_candidate, load_cand, load_cand_scoped, load_image,
     write_image_state, write_reviews,
@@ -254,6 +255,15 @@ impl SqliteStore {
                     "event {event_id} was already undone by event {u}"
                 )));
             }
+            let recorded = finality::is_final(&mut tx, ev.id).await?;
+            let facts = finality::facts(&c, &ev.actor, ev.at, recorded, ctx.now);
+            if !crate::domain::undo_window::is_open(facts, ctx.now, self.undo_window) {
+                return Err(StoreError::UndoWindowClosed(format!(
+                    "event {event_id} is final: its undo window ({} s, or while its reviewer \
+                     stays on the candidate) has closed",
+                    self.undo_window.num_seconds()
+                )));
+            }
             check_claim(&c, who, ctx.now)?;
             if let Some(v) = ctx.expected_version
                 && v != c.version
@@ -348,6 +358,8 @@ impl SqliteStore {
                 },
             )
             .await?;
+            // What the event told the candidate no longer stands.
+            finality::withdraw_messages(&mut tx, c.id, &ev.actor, ev.at, audit_id).await?;
             let c = load_cand(&mut tx, c.id).await?;
             let detail = self.detail_in(&mut tx, who, &c, ctx.now).await?;
             tx.commit().await?;

@@ -58,7 +58,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<FeedbackDto>> {
         let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, channel, body, author, created_at FROM feedback WHERE candidate_id = ? \
-             ORDER BY id DESC",
+             AND withdrawn_by IS NULL ORDER BY id DESC",
         )
         .bind(candidate_id)
         .fetch_all(&mut *conn)
@@ -264,6 +264,22 @@ impl SqliteStore {
                     held_until: cl.expires_at,
                 }),
                 ClaimOutcome::Granted(cl) => {
+                    let renewal = current
+                        .as_ref()
+                        .is_some_and(|x| x.reviewer == who.username && x.is_live(now));
+                    if !renewal {
+                        // Whoever held it before has left: windows past
+                        // their minutes close for good (a comeback does
+                        // not reopen them).
+                        super::finality::seal(
+                            &mut tx,
+                            &[c.id],
+                            now,
+                            self.undo_window,
+                            super::finality::Why::Left,
+                        )
+                        .await?;
+                    }
                     sqlx::query(
                         "UPDATE candidates SET claim_reviewer = ?, claim_expires_at = ? WHERE id = ?",
                     )

@@ -15,6 +15,7 @@
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
 //! - `decisions.rs`: decisions, claims, feedback, revealing an ID number
 //! - `audit.rs`: the trail, undo, and what idempotent replays answer with
+//! - `finality.rs`: the undo window: withdrawn messages, final events
 //! - `candidate_side.rs`: a candidate's own view, upload, delete, submit
 //! - `auth.rs`: credentials and tokens
 
@@ -22,6 +23,7 @@ mod audit;
 mod auth;
 mod candidate_side;
 mod decisions;
+mod finality;
 mod images;
 mod queue;
 mod rows;
@@ -55,6 +57,8 @@ pub struct SqliteStore {
     write_gen: AtomicU64,
     counts_cache: Mutex<HashMap<String, (u64, Counts)>>,
     write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// How long an action may be undone (see `domain::undo_window`).
+    undo_window: chrono::Duration,
 }
 
 /// A write transaction holding the process's writer slot until it ends.
@@ -131,9 +135,19 @@ impl SqliteStore {
             write_gen: AtomicU64::new(0),
             counts_cache: Mutex::new(HashMap::new()),
             write_lock: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            undo_window: crate::domain::undo_window::DEFAULT,
         };
         store.reload_phash_index().await?;
         Ok(store)
+    }
+
+    /// The server's undo window (default two minutes).
+    pub fn set_undo_window(&mut self, window: chrono::Duration) {
+        self.undo_window = window;
+    }
+
+    pub fn undo_window(&self) -> chrono::Duration {
+        self.undo_window
     }
 
     pub fn pool(&self) -> &SqlitePool {
