@@ -43,10 +43,18 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(5),
             request: Duration::from_secs(20),
-            idle_stream: Duration::from_secs(60),
+            // The server beats every second (`server::routes::HEARTBEAT`).
+            idle_stream: Duration::from_secs(5),
         }
     }
 }
+
+/// Longest wait between reconnects of the event stream.
+pub const STREAM_BACKOFF_CAP: Duration = Duration::from_secs(6);
+
+/// Silence on the event stream longer than this means the server is not
+/// answering (it beats every second): the console says so.
+pub const STALE_AFTER: Duration = Duration::from_millis(3500);
 
 /// Cheap to clone; clones share the token.
 #[derive(Clone)]
@@ -68,6 +76,9 @@ impl std::fmt::Debug for Client {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
     Connected,
+    /// Bytes arrived on the stream (a heartbeat or anything else): the
+    /// server is alive.
+    Alive,
     Event(QueueEvent),
     /// The server dropped events for us (we were slow): refetch.
     Resync,
@@ -485,7 +496,9 @@ impl Client {
             // loop against a server that drops every connection at once.
             let wait = backoff / 2 + (backoff / 2).mul_f64(rand::random::<f64>());
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
+            // Capped low: a console must come back within seconds of the
+            // server (the jitter still spreads a crowd over the cap).
+            backoff = (backoff * 2).min(STREAM_BACKOFF_CAP);
         }
     }
 
@@ -513,6 +526,9 @@ impl Client {
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(map_err)?;
+            if !emit(StreamEvent::Alive) {
+                return Ok(false);
+            }
             for msg in parser.feed(&chunk) {
                 // Unknown event types and unreadable payloads are skipped:
                 // a newer server may send more than this console knows.

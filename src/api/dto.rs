@@ -99,7 +99,8 @@ pub struct CandidateQuery {
     /// awaiting_review | pending | passed | rejected | returned | not_started
     /// (the state at the caller's level). Absent: every state.
     pub state: Option<String>,
-    /// Name substring, reg_no prefix, or the last digits of the ID number.
+    /// Any part of the name or the reg_no, the last digits of the ID
+    /// number, or the name's pinyin initials (`xyj` for 谢艳佳).
     pub q: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,

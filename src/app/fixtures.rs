@@ -266,6 +266,7 @@ pub fn state(lang: Lang, w: u16, h: u16) -> State {
     });
     s.screen = super::state::Screen::Queue;
     s.conn = super::state::Conn::Connected;
+    s.live.connected(now());
     let l = list();
     s.queue.rows = l.items;
     s.queue.counts = l.counts;

@@ -451,6 +451,8 @@ pub enum StatusMsg {
         pending: usize,
     },
     Reconnected,
+    /// The event stream went silent: the server is not answering.
+    ServerSilent,
     Dropped {
         n: usize,
     },
@@ -549,6 +551,8 @@ pub struct State {
     pub login: LoginForm,
     pub session: Option<Session>,
     pub conn: Conn,
+    /// What `conn` is worked out from (stream up, last heard).
+    pub live: super::liveness::Liveness,
     pub queue: Queue,
     pub cand: Option<CandidateView>,
     pub zoom: ZoomView,
@@ -585,6 +589,7 @@ impl State {
             login: LoginForm::default(),
             session: None,
             conn: Conn::Unknown,
+            live: super::liveness::Liveness::default(),
             queue: Queue::new(),
             cand: None,
             zoom: ZoomView::FIT,

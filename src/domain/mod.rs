@@ -6,6 +6,7 @@ pub mod claim;
 pub mod identity;
 pub mod image;
 pub mod imaging;
+pub mod name_key;
 pub mod quality;
 pub mod reason;
 pub mod review;

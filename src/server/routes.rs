@@ -466,9 +466,11 @@ pub async fn undo(
 }
 
 /// Server-sent events (`event: candidate`, data: QueueEvent) for changes in
-/// the caller's scope; `event: resync` when events were dropped.
+/// the caller's scope; `event: resync` when events were dropped; a comment
+/// line (`:hb`) every [`HEARTBEAT`] so a console knows within seconds when
+/// the server has stopped answering.
 #[utoipa::path(get, path = "/api/v1/events", tag = "reviewer", security(("bearer" = [])),
-    responses((status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "An endless event stream; a `:hb` comment at least every second", content_type = "text/event-stream", body = String)))]
 pub async fn events(
     State(st): State<AppState>,
     r: Reviewer,
@@ -499,5 +501,9 @@ pub async fn events(
     let stream = stream.take_until(async move {
         let _ = shutdown.wait_for(|down| *down).await;
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("hb"))
 }
+
+/// How often the event stream proves the server alive. Consoles call the
+/// link lost after a few missed beats (`api::client::STALE_AFTER`).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);

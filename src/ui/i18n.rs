@@ -524,6 +524,10 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
             format!("The server is not answering; {pending} action(s) will be resent"),
         ),
         StatusMsg::Reconnected => pick("已重新连接".into(), "Reconnected".into()),
+        StatusMsg::ServerSilent => pick(
+            "服务器无响应，正在重连；操作会保存并稍后发送".into(),
+            "The server is not answering; reconnecting. Actions are kept and sent later".into(),
+        ),
         StatusMsg::Dropped { n } => pick(
             format!("{n} 项后续操作未发送，已列入被拒列表"),
             format!("{n} later action(s) were not sent; see the refused list"),

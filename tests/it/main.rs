@@ -31,6 +31,7 @@ mod console_hostile_image;
 mod console_late_replies;
 mod console_outbox_pty;
 mod console_pty;
+mod console_trust_pty;
 mod console_update;
 mod fault_proxy;
 mod fuzz_props;

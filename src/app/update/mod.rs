@@ -87,7 +87,11 @@ pub fn start(s: &mut State, have_token: bool) -> Vec<Effect> {
 }
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
-    let is_tick = matches!(action, Action::Tick(_));
+    // Heartbeats are as quiet as ticks: they redraw only what they change.
+    let is_tick = matches!(
+        action,
+        Action::Tick(_) | Action::Stream(crate::api::client::StreamEvent::Alive)
+    );
     let status_before = s.status.clone();
     let fx = match action {
         Action::Tick(now) => tick(s, now),
@@ -151,6 +155,12 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     s.now = now;
     if minute_changed {
         s.dirty = true;
+    }
+    // A silent stream: say so within seconds (the server beats every second).
+    if s.conn == Conn::Connected && s.live.conn(&s.conn, now) == Conn::Reconnecting {
+        s.conn = Conn::Reconnecting;
+        s.dirty = true;
+        warn(s, StatusMsg::ServerSilent);
     }
     let mut fx = Vec::new();
     if let Some(at) = s.login.retry_at

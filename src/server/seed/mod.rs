@@ -157,6 +157,7 @@ pub async fn seed_demo(
         next = end + 1;
     }
     store.reload_phash_index().await?;
+    crate::server::store::sqlite::backfill_initials(store.pool()).await?;
     store.changed();
     Ok(SeedReport {
         candidates,

@@ -16,6 +16,7 @@
 //! - `decisions.rs`: decisions, claims, feedback, revealing an ID number
 //! - `audit.rs`: the trail, undo, and what idempotent replays answer with
 //! - `finality.rs`: the undo window: withdrawn messages, final events
+//! - `search.rs`: what the queue's search matches; the names' initials
 //! - `candidate_side.rs`: a candidate's own view, upload, delete, submit
 //! - `auth.rs`: credentials and tokens
 
@@ -27,6 +28,7 @@ mod finality;
 mod images;
 mod queue;
 mod rows;
+mod search;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -48,6 +50,7 @@ use crate::api::dto::Counts;
 
 pub use candidate_side::window_dto;
 pub(crate) use rows::{DupRef, ImageSnap, LevelSnap, ReviewSnap, phase_cols};
+pub use search::backfill_initials;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -138,6 +141,7 @@ impl SqliteStore {
             undo_window: crate::domain::undo_window::DEFAULT,
         };
         store.reload_phash_index().await?;
+        backfill_initials(&store.pool).await?;
         Ok(store)
     }
 

@@ -278,17 +278,7 @@ impl SqliteStore {
                 }
             }
             if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-                let esc = q
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                qb.push(" AND (name LIKE ")
-                    .push_bind(format!("%{esc}%"))
-                    .push(" ESCAPE '\\' OR reg_no LIKE ")
-                    .push_bind(format!("{esc}%"))
-                    .push(" ESCAPE '\\' OR id_number LIKE ")
-                    .push_bind(format!("%{esc}"))
-                    .push(" ESCAPE '\\')");
+                super::search::push_search(&mut qb, q);
             }
             if let Some((at, id)) = query.after {
                 qb.push(" AND (sort_at, id) > (")
