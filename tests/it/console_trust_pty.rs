@@ -80,6 +80,7 @@ fn timed(c: &Console, what: &str, pred: impl Fn(&str) -> bool) -> Duration {
 #[test]
 fn the_header_follows_a_frozen_server_and_its_return() {
     let _one = support::serial::pty_console();
+    support::install_crypto();
     let dir = tempfile::tempdir().expect("dir");
     let rt = rt();
     let server = rt.block_on(ChildServer::start(
