@@ -474,6 +474,26 @@ impl Client {
         .await
     }
 
+    // ------------------------------------------------------------ reports
+
+    /// The follow-up list of `state` (None: pending). Writing it makes the
+    /// listed actions final, so it is never retried blindly: the caller
+    /// asks again.
+    pub async fn follow_up(
+        &self,
+        state: Option<&str>,
+    ) -> Result<super::reports::FollowUpList, ApiError> {
+        let body = super::reports::FollowUpRequest {
+            state: state.map(str::to_string),
+        };
+        self.json(self.http.post(self.url("/follow-up")).json(&body))
+            .await
+    }
+
+    pub async fn stats(&self, stale_days: u32) -> Result<super::reports::StatsResponse, ApiError> {
+        self.get(&format!("/stats?stale_days={stale_days}")).await
+    }
+
     // ------------------------------------------------------------ events
 
     /// Read `/events` until `emit` returns false, reconnecting with jittered backoff

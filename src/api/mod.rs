@@ -3,4 +3,5 @@
 pub mod client;
 pub mod dto;
 pub mod error;
+pub mod reports;
 pub mod retry;

@@ -3,6 +3,7 @@
 //!
 //! - [`routes`]: reviewer side, sessions, reference data, SSE
 //! - [`candidate`]: candidate side
+//! - [`reports`]: the follow-up list and the overview
 //! - [`auth`]: passwords, tokens, extractors, login rate limit
 //! - [`extract`]: problem+json extractors, If-Match, Idempotency-Key
 //! - [`idempotency`]: replay of mutating calls
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod messages;
 pub mod openapi;
+pub mod reports;
 pub mod routes;
 pub mod seed;
 pub mod store;
@@ -196,6 +198,8 @@ pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
         .route("/api/v1/images/{id}/unlock", post(routes::unlock_image))
         .route("/api/v1/audit/{event}/undo", post(routes::undo))
         .route("/api/v1/events", get(routes::events))
+        .route("/api/v1/follow-up", post(reports::follow_up))
+        .route("/api/v1/stats", get(reports::stats))
         .route(
             "/api/v1/candidate/session",
             post(candidate::login).delete(candidate::logout),

@@ -21,6 +21,7 @@ mod support;
 
 mod api_contract;
 mod api_openapi;
+mod api_search;
 mod api_undo_truth;
 mod api_uploads;
 mod assets;
@@ -38,6 +39,7 @@ mod fuzz_props;
 mod images;
 mod images_pty;
 mod images_status;
+mod reports;
 mod security;
 mod serve_process;
 mod server_concurrency;

@@ -317,6 +317,24 @@ pub trait Store: Send + Sync + 'static {
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>>;
 
+    // ------------------------------------------------------------ reports
+    /// The follow-up list of `state` at the caller's level: only candidates
+    /// whose actions are past their undo window, which this makes final.
+    fn follow_up<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        state: ReviewStatus,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::FollowUpList>>;
+    /// The overview of the caller's scope, per site.
+    fn stats<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        stale_days: u32,
+        window: &'a ReviewWindow,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::StatsResponse>>;
+
     // ------------------------------------------------------------ candidate side
     fn candidate_reviews(&self, candidate_id: i64) -> BoxFuture<'_, StoreResult<Reviews>>;
     fn candidate_self<'a>(

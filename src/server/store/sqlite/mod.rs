@@ -17,6 +17,7 @@
 //! - `audit.rs`: the trail, undo, and what idempotent replays answer with
 //! - `finality.rs`: the undo window: withdrawn messages, final events
 //! - `search.rs`: what the queue's search matches; the names' initials
+//! - `reports.rs`: the follow-up list and the overview of a scope
 //! - `candidate_side.rs`: a candidate's own view, upload, delete, submit
 //! - `auth.rs`: credentials and tokens
 
@@ -27,6 +28,7 @@ mod decisions;
 mod finality;
 mod images;
 mod queue;
+mod reports;
 mod rows;
 mod search;
 
@@ -375,6 +377,26 @@ impl Store for SqliteStore {
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>> {
         self.reveal(who, candidate_id, ctx)
+    }
+
+    // -- reports.rs: the follow-up list and the overview
+    fn follow_up<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        state: ReviewStatus,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::FollowUpList>> {
+        self.follow_up(who, state, now)
+    }
+
+    fn stats<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        stale_days: u32,
+        window: &'a ReviewWindow,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::StatsResponse>> {
+        self.stats(who, stale_days, window, now)
     }
 
     // -- candidate_side.rs: what a candidate sees
