@@ -23,6 +23,9 @@ use super::retry;
 const READ_RETRIES: u32 = 2;
 const READ_BASE: Duration = Duration::from_millis(250);
 const READ_CAP: Duration = Duration::from_secs(2);
+/// A read asked to wait longer than this is not retried here: the error
+/// goes to the screen, which says when to try again.
+const READ_RETRY_AFTER_CAP: Duration = Duration::from_secs(5);
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))
@@ -193,6 +196,11 @@ impl Client {
     async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
         let resp = self.authed(rb).send().await.map_err(map_err)?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok());
         // A body cut short is a dropped connection (reqwest calls it a
         // decode error): the request may have been applied, so it must be
         // retried with its key, not shown as the server's refusal.
@@ -206,7 +214,7 @@ impl Client {
         if status.is_success() {
             Ok(body)
         } else {
-            Err(ApiError::from_response(status.as_u16(), &body))
+            Err(ApiError::from_response(status.as_u16(), &body).with_retry_after(retry_after))
         }
     }
 
@@ -226,8 +234,16 @@ impl Client {
             };
             match (self.send(current).await, next) {
                 (Err(e), Some(next)) if e.is_retryable() => {
-                    let wait =
+                    let jitter =
                         retry::full_jitter(READ_BASE, READ_CAP, attempt, rand::random::<f64>());
+                    // The server's Retry-After wins, within reason: a
+                    // person is waiting for this answer.
+                    let wait = e
+                        .retry_after()
+                        .map_or(jitter, |r| r.min(READ_RETRY_AFTER_CAP).max(jitter));
+                    if e.retry_after().is_some_and(|r| r > READ_RETRY_AFTER_CAP) {
+                        return Err(e);
+                    }
                     tracing::debug!("retry {attempt} in {wait:?}: {e}");
                     tokio::time::sleep(wait).await;
                     current = next;

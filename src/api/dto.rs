@@ -501,6 +501,9 @@ pub struct Problem {
     pub held_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<DateTime<Utc>>,
+    /// The `Retry-After` header of the answer, in seconds (not in the body).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 // ---------------------------------------------------------------- candidate side

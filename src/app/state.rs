@@ -329,6 +329,9 @@ pub struct Op {
     /// Image version (image ops) or candidate version (decision).
     pub expected_version: i64,
     pub attempts: u32,
+    /// Of those, answers that were the server's own failure (5xx): after
+    /// [`MAX_SERVER_FAILURES`] the op goes to the refused list.
+    pub server_failures: u32,
     pub retry_at: Option<DateTime<Utc>>,
     /// The image an image op is about (for the refused list).
     pub image: Option<ImageRef>,
@@ -365,6 +368,7 @@ impl Op {
             idem: e.key.clone(),
             expected_version: e.expected_version,
             attempts: 0,
+            server_failures: 0,
             retry_at: None,
             image: e.image.clone(),
             sent: false,
@@ -372,6 +376,11 @@ impl Op {
         }
     }
 }
+
+/// A decision the server keeps failing on (5xx, not a lost link) goes to the
+/// refused list after this many answers, with the server's reason, rather
+/// than being retried forever in silence.
+pub const MAX_SERVER_FAILURES: u32 = 6;
 
 /// A decision the server refused: shown until the reviewer dismisses it.
 #[derive(Debug, Clone, PartialEq, Eq)]

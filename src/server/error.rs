@@ -139,6 +139,7 @@ impl ApiError {
             current_version: self.current_version,
             held_by: self.held_by.clone(),
             held_until: self.held_until,
+            retry_after: self.retry_after,
         }
     }
 

@@ -697,6 +697,15 @@ pub fn refusal(lang: Lang, r: &crate::outbox::Refusal, now: DateTime<Utc>) -> St
             "Not sent: an earlier action on this candidate was refused".into(),
         );
     }
+    if r.code.as_deref() == Some(crate::outbox::Refusal::SERVER_FAILING) {
+        let status = r.status.unwrap_or(500);
+        return pick(
+            format!("服务器反复出错（HTTP {status}，次数：{detail}），已停止重发，未生效"),
+            format!(
+                "The server kept failing (HTTP {status}, attempts: {detail}); no longer resent, not applied"
+            ),
+        );
+    }
     match r.status {
         Some(409) if r.code.as_deref() == Some("claimed") => pick(
             format!("他人正在审核此考生：{detail}"),

@@ -43,18 +43,6 @@ async fn token(base: &str, user: &str) -> String {
     v["token"].as_str().expect("token").to_string()
 }
 
-async fn get(base: &str, token: &str, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{base}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json")
-}
-
 fn console(home: &Path, base: &str, token: &str) -> Console {
     let mut cmd = support::console::command(home, base, token, None);
     cmd.env("NO_COLOR", "1");

@@ -207,3 +207,34 @@ async fn the_overview_counts_what_the_queues_count() {
     assert!(d["window"]["days_left"].as_i64().is_some());
     ts.shutdown().await;
 }
+
+/// The server's 408: a request that does not arrive in time is answered
+/// with problem+json `request_timeout`, not left hanging.
+#[tokio::test]
+async fn a_slow_request_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ts = TestServer::start_custom(None, common::open_window(), |c| {
+        c.request_timeout = std::time::Duration::from_millis(800);
+    })
+    .await;
+    let addr = ts.base_url.trim_start_matches("http://").to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    // The head and a part of the body; the rest never comes.
+    s.write_all(
+        b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"username\":",
+    )
+    .await
+    .expect("write");
+    let mut buf = Vec::new();
+    let t = std::time::Instant::now();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(20), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("\"code\":\"request_timeout\""), "{text}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    ts.shutdown().await;
+}

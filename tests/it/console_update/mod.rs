@@ -10,6 +10,7 @@ mod ops;
 mod outbox;
 mod popups;
 mod queue;
+mod reliability;
 mod session;
 mod stream;
 
