@@ -263,6 +263,7 @@ pub fn state(lang: Lang, w: u16, h: u16) -> State {
         reviewer: sess.reviewer,
         window: sess.window,
         expires_at: sess.expires_at,
+        undo_secs: sess.undo_window_secs,
     });
     s.screen = super::state::Screen::Queue;
     s.conn = super::state::Conn::Connected;

@@ -385,6 +385,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 candidate_id: head.candidate_id,
                 name: head.name.clone(),
                 kind: head.kind.clone(),
+                image: head.image.clone(),
             });
         }
         OpOk::Decision(r) => {
@@ -424,6 +425,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 candidate_id: head.candidate_id,
                 name: head.name.clone(),
                 kind: head.kind.clone(),
+                image: head.image.clone(),
             });
         }
         OpOk::Feedback => {
@@ -435,10 +437,19 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
         }
         OpOk::Undo(r) => {
             let r = *r;
+            // Say what was undone: the entry the op was made from.
+            let (kind, image) = s
+                .undone
+                .take()
+                .filter(|(id, _, _)| *id == r.undone)
+                .map(|(_, k, i)| (k, i))
+                .unwrap_or((head.kind.clone(), head.image.clone()));
             ok(
                 s,
                 StatusMsg::Undone {
                     name: head.name.clone(),
+                    kind,
+                    image,
                 },
             );
             let id = r.candidate.id;
@@ -447,6 +458,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                     c.detail = Some(Box::new(r.candidate));
                     let n = c.images().len();
                     c.image = c.image.min(n.saturating_sub(1));
+                    super::candidate::apply_focus(c);
                 }
                 _ => {}
             }

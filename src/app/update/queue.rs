@@ -17,6 +17,42 @@ pub const PAGE: u32 = 200;
 
 const PREFETCH_ROWS: usize = 100;
 
+/// Search as you type: the query goes to the server once typing pauses
+/// this long (the tick is 250 ms, so 250–500 ms after the last key).
+pub const SEARCH_DEBOUNCE_MS: i64 = 200;
+
+/// A key in the search line: the filter follows what is typed.
+pub(super) fn search_typed(s: &mut State, i: &Input) {
+    if i.kind == InputKind::Search {
+        s.queue.query = i.text.trim().to_string();
+        s.queue.search_due = Some(s.now);
+    }
+}
+
+/// Esc in the search line: the filter it had before.
+pub(super) fn search_cancelled(s: &mut State) -> Vec<Effect> {
+    s.queue.search_due = None;
+    let before = s.queue.search_before.take().unwrap_or_default();
+    if before == s.queue.query {
+        return vec![];
+    }
+    s.queue.query = before;
+    reload_queue(s)
+}
+
+/// On the tick: send the query typed so far once typing has paused.
+pub(super) fn search_tick(s: &mut State) -> Vec<Effect> {
+    match s.queue.search_due {
+        Some(at) if (s.now - at).num_milliseconds() >= SEARCH_DEBOUNCE_MS => {
+            s.queue.search_due = None;
+            s.queue.selected = 0;
+            s.queue.offset = 0;
+            reload_queue(s)
+        }
+        _ => vec![],
+    }
+}
+
 /// Rows of the queue table for a terminal `height` rows tall (header 2,
 /// status 2, borders 2, column titles 1).
 pub fn queue_rows(height: u16) -> usize {

@@ -13,6 +13,7 @@ mod queue;
 mod reliability;
 mod session;
 mod stream;
+mod trust;
 
 use shenhe::api::dto::*;
 use shenhe::api::error::ApiError;
