@@ -129,7 +129,9 @@ fn strip(
                 label.push(' ');
                 label.push_str(&i18n::reason_short(lang, r));
             }
-            let flagged = img.hints.any();
+            // Once unlocked, the reason says it; the badge is for what
+            // still waits for a look.
+            let flagged = img.hints.any() && img.verdict != Verdict::ReplaceRequested;
             if flagged {
                 label.push_str(&format!(
                     " {}{}",
@@ -139,7 +141,7 @@ fn strip(
             }
             let style = if n == c.image {
                 t.current
-            } else if flagged && img.verdict != Verdict::ReplaceRequested {
+            } else if flagged {
                 t.warn
             } else {
                 style

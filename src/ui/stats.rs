@@ -14,7 +14,7 @@ use crate::domain::review::Level;
 use crate::domain::text::clean;
 
 use super::i18n::{self, T, tr};
-use super::{Theme, centered, pad};
+use super::{Theme, pad};
 
 fn at_level(r: &SiteStats, level: Level) -> &Counts {
     match level {
@@ -51,10 +51,12 @@ fn cells(s: &State, st: &StatsResponse, r: &SiteStats, name: &str) -> Vec<String
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme, screen: Rect) {
     let lang = s.lang;
-    let area = centered(
-        screen,
-        screen.width.saturating_sub(2).min(118),
-        screen.height.saturating_sub(2),
+    // Over the tab bar and the queue, the header and status stay.
+    let area = Rect::new(
+        screen.x,
+        screen.y + 1,
+        screen.width,
+        screen.height.saturating_sub(3),
     );
     f.render_widget(Clear, area);
     let Some(st) = s.report.as_deref() else {
@@ -92,14 +94,12 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme, screen: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
 
-    let status = |x| i18n::status_name(lang, x);
-    use crate::domain::review::ReviewStatus as S;
     let mut head: Vec<String> = vec![
         tr(lang, T::StatsSite).into(),
-        status(S::AwaitingReview).into(),
-        status(S::Pending).into(),
-        status(S::Passed).into(),
-        status(S::Rejected).into(),
+        tr(lang, T::StatsAwaiting).into(),
+        tr(lang, T::StatsPending).into(),
+        tr(lang, T::StatsPassed).into(),
+        tr(lang, T::StatsRejected).into(),
         tr(lang, T::Returned).into(),
     ];
     if st.level == Level::District {
