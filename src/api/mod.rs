@@ -5,3 +5,4 @@ pub mod dto;
 pub mod error;
 pub mod reports;
 pub mod retry;
+pub mod sse;

@@ -9,7 +9,7 @@
 //! rustls's provider only through [`support::install_crypto`] (once).
 //!
 //! Must not run beside one another: the console-in-a-PTY tests
-//! (`console_pty`, `console_outbox_pty`, `console_hostile_image`,
+//! (`console_pty`, `console_outbox_pty`, `console_hostile_image`, `console_trust_pty`,
 //! `console_late_replies`, `images_pty`, `web_console_e2e`), which take
 //! [`support::serial::pty_console`] first; see that module for why.
 //!
