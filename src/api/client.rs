@@ -353,6 +353,9 @@ impl Client {
         if let Some(l) = q.limit {
             params.push(("limit", l.to_string()));
         }
+        if let Some(o) = &q.order {
+            params.push(("order", o.clone()));
+        }
         let mut url = reqwest::Url::parse(&self.url("/candidates"))
             .map_err(|e| ApiError::Invalid(e.to_string()))?;
         if !params.is_empty() {

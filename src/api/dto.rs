@@ -106,6 +106,9 @@ pub struct CandidateQuery {
     pub cursor: Option<String>,
     /// Page size, 1..=500 (default 50).
     pub limit: Option<u32>,
+    /// asc (default: the queue's order, first submitted first) or desc
+    /// (from its end; `next_cursor` then goes on backwards).
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

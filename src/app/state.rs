@@ -135,6 +135,13 @@ pub struct Queue {
     pub search_due: Option<DateTime<Utc>>,
     /// The query before the search line opened (Esc puts it back).
     pub search_before: Option<String>,
+    /// Where `rows[0]` is in the whole tab (`G` loads the end first).
+    pub base: usize,
+    /// Above `rows[0]` (after `G`): the cursor going backwards.
+    pub prev_cursor: Option<String>,
+    /// A backwards page in flight: (request, true: `G`'s jump to the end;
+    /// false: the rows just above).
+    pub loading_back: Option<(u64, bool)>,
 }
 
 impl Queue {
@@ -153,6 +160,9 @@ impl Queue {
             loaded: false,
             search_due: None,
             search_before: None,
+            base: 0,
+            prev_cursor: None,
+            loading_back: None,
         }
     }
 }

@@ -181,6 +181,16 @@ pub async fn list_candidates(
             "limit must be between 1 and 500",
         ));
     }
+    let descending = match q.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("order is asc or desc, not {o:?}"),
+            ));
+        }
+    };
     let after = match q.cursor.as_deref() {
         None => None,
         Some(c) => Some(decode_cursor(c).ok_or_else(|| {
@@ -196,6 +206,7 @@ pub async fn list_candidates(
                 q: q.q,
                 after,
                 limit,
+                descending,
             },
             Utc::now(),
         )

@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use crate::api::dto::{CandidateDetail, ImageDto};
 use crate::app::state::{CandidateView, ClaimState, State};
@@ -60,6 +61,28 @@ fn identity(s: &State, c: &CandidateView) -> String {
     }
 }
 
+/// The title; a revealed ID number stands out (it is audited) and says
+/// so right beside it, first to be kept when the line is cut.
+fn title_line(s: &State, c: &CandidateView, t: &Theme, room: usize) -> Line<'static> {
+    let (Some(d), Some(id)) = (&c.detail, &c.revealed) else {
+        return Line::from(Span::styled(fit(&identity(s, c), room), t.title));
+    };
+    let head = format!(" {} · ", clean(&d.name));
+    let id = format!("{}（{}）", clean(id), tr(s.lang, T::RevealedShort));
+    let tail = format!(
+        " · {} · {} {} ",
+        clean(&d.exam_category),
+        clean(&d.education),
+        clean(&d.school)
+    );
+    let left = room.saturating_sub(head.width() + id.width());
+    Line::from(vec![
+        Span::styled(head, t.title),
+        Span::styled(id, t.warn),
+        Span::styled(fit(&tail, left), t.title),
+    ])
+}
+
 fn info_line(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Line<'static> {
     let lang = s.lang;
     let claim = match &c.claim {
@@ -85,12 +108,6 @@ fn info_line(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Li
         t.base,
     )];
     spans.push(Span::styled(claim.0, claim.1));
-    if c.revealed.is_some() {
-        spans.push(Span::styled(
-            format!(" · {}", tr(lang, T::Revealed)),
-            t.warn,
-        ));
-    }
     Line::from(spans)
 }
 
@@ -290,10 +307,10 @@ fn verdict_line(lang: Lang, img: &ImageDto, t: &Theme) -> Line<'static> {
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn ImagePainter) {
     let Some(c) = &s.cand else { return };
-    let title = fit(&identity(s, c), usize::from(area.width.saturating_sub(4)));
+    let room = usize::from(area.width.saturating_sub(4));
     let block = Block::bordered()
         .border_style(t.border)
-        .title(Span::styled(title, t.title));
+        .title(title_line(s, c, t, room));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(d) = &c.detail else { return };

@@ -86,6 +86,7 @@ labels! {
     AuditLog => ("审核记录", "Audit log"),
     NoFeedback => ("（无）", "(none)"),
     Revealed => ("已显示完整证件号（已记录）", "full ID shown (audited)"),
+    RevealedShort => ("已显示·已记录", "shown, audited"),
     PickUnlock => ("解锁 · 要求考生更换", "Unlock · ask for a replacement"),
     PickPending => ("审核待定 · 原因", "Pending (审核待定) · reasons"),
     PickReject => ("审核不通过 · 原因", "Reject · reasons"),

@@ -41,7 +41,7 @@ fn title(s: &State, t: &Theme) -> Line<'static> {
 /// loaded; while searching, among the matches (`+` while more may come).
 pub fn position(s: &State) -> String {
     let q = &s.queue;
-    let at = i18n::thousands(q.selected as i64 + 1);
+    let at = i18n::thousands((q.base + q.selected) as i64 + 1);
     if q.query.is_empty() {
         let total = q.tab.count(&q.counts).max(q.rows.len() as i64);
         format!("{at}/{}", i18n::thousands(total))

@@ -74,3 +74,45 @@ async fn any_part_of_the_reg_no_the_id_tail_the_name_and_its_initials() {
     }
     ts.shutdown().await;
 }
+
+/// `order=desc` is the queue from its end (what `G` shows first), and its
+/// cursor goes on backwards.
+#[tokio::test]
+async fn the_queue_from_its_end() {
+    let ts = TestServer::start_demo(40).await;
+    let site = ts.login("nanjing").await;
+    let all = ts.candidates(&site, Some("awaiting_review")).await;
+    let ids: Vec<i64> = all.iter().map(|c| c["id"].as_i64().expect("id")).collect();
+    let v: Value = ts
+        .get_json(
+            &site,
+            "/api/v1/candidates?state=awaiting_review&order=desc&limit=3",
+        )
+        .await;
+    let page: Vec<i64> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    let want: Vec<i64> = ids.iter().rev().take(3).copied().collect();
+    assert_eq!(page, want);
+    let cursor = v["next_cursor"].as_str().expect("more");
+    let v: Value = ts
+        .get_json(
+            &site,
+            &format!("/api/v1/candidates?state=awaiting_review&order=desc&limit=3&cursor={cursor}"),
+        )
+        .await;
+    let next: Vec<i64> = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["id"].as_i64().expect("id"))
+        .collect();
+    let want: Vec<i64> = ids.iter().rev().skip(3).take(3).copied().collect();
+    assert_eq!(next, want);
+    let r = ts.get(&site, "/api/v1/candidates?order=sideways").await;
+    common::problem(r, 400, "invalid_query").await;
+    ts.shutdown().await;
+}

@@ -30,8 +30,8 @@ pub(super) fn command(s: &mut State, c: Command) -> Vec<Effect> {
         Command::Down => move_sel(s, 1),
         Command::PageUp => move_sel(s, -(queue_rows(s.size.1) as i64)),
         Command::PageDown => move_sel(s, queue_rows(s.size.1) as i64),
-        Command::Top => move_sel(s, i64::MIN / 2),
-        Command::Bottom => move_sel(s, i64::MAX / 2),
+        Command::Top => super::queue::to_start(s),
+        Command::Bottom => super::queue::to_end(s),
         Command::Open => {
             let i = s.queue.selected;
             open_index(s, i)

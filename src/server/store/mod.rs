@@ -129,6 +129,8 @@ pub struct ListQuery {
     /// Keyset position: (sort_at ms, id) of the last item seen.
     pub after: Option<(i64, i64)>,
     pub limit: u32,
+    /// From the end backwards (the cursor then continues backwards).
+    pub descending: bool,
 }
 
 /// A page of the queue and the keyset position after it.

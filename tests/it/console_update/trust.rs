@@ -241,3 +241,43 @@ fn a_silent_stream_is_noticed_and_a_beat_brings_it_back() {
     update(&mut s, Action::Stream(StreamEvent::Alive));
     assert_eq!(s.conn, Conn::Connected);
 }
+
+#[test]
+fn bottom_goes_to_the_real_end_of_the_tab() {
+    let mut s = fx::state(Lang::Zh, 120, 40);
+    let fx1 = cmd(&mut s, Command::Bottom);
+    let (req, q) = fx1
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchPage { req, query } => Some((*req, query.clone())),
+            _ => None,
+        })
+        .expect("the end is fetched");
+    assert_eq!(q.order.as_deref(), Some("desc"));
+    let mut page = fx::list();
+    page.items.reverse();
+    page.next_cursor = Some("c9.9".into());
+    update(
+        &mut s,
+        Action::PageDone {
+            req,
+            result: Ok(Box::new(page)),
+        },
+    );
+    assert_eq!(s.queue.selected, s.queue.rows.len() - 1);
+    assert_eq!(s.queue.rows.last().map(|r| r.id), Some(5));
+    assert_eq!(shenhe::ui::queue::position(&s), "1,204/1,204");
+    // Up to the top of what is loaded: the rows above come next …
+    let fx2 = cmd(&mut s, Command::Up);
+    assert!(
+        fx2.iter()
+            .any(|e| matches!(e, Effect::FetchPage { query, .. }
+        if query.order.as_deref() == Some("desc") && query.cursor.as_deref() == Some("c9.9")))
+    );
+    // … and `g` is the start again.
+    let fx3 = cmd(&mut s, Command::Top);
+    assert!(
+        fx3.iter()
+            .any(|e| matches!(e, Effect::FetchPage { query, .. } if query.order.is_none()))
+    );
+}

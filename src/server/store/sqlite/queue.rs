@@ -280,14 +280,20 @@ impl SqliteStore {
             if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
                 super::search::push_search(&mut qb, q);
             }
+            // Descending: from the end of the queue backwards (`G`).
+            let (cmp, dir) = if query.descending {
+                ("<", " DESC")
+            } else {
+                (">", "")
+            };
             if let Some((at, id)) = query.after {
-                qb.push(" AND (sort_at, id) > (")
+                qb.push(format!(" AND (sort_at, id) {cmp} ("))
                     .push_bind(at)
                     .push(", ")
                     .push_bind(id)
                     .push(")");
             }
-            qb.push(" ORDER BY sort_at, id LIMIT ")
+            qb.push(format!(" ORDER BY sort_at{dir}, id{dir} LIMIT "))
                 .push_bind(i64::from(query.limit) + 1);
             let mut rows: Vec<CandRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
             let next = if rows.len() > query.limit as usize {
