@@ -15,17 +15,17 @@ use crate::images::ProtocolKind;
 )]
 pub struct Cli {
     /// Registration server to talk to (overrides the config file).
-    #[arg(long, env = "SHENHE_SERVER", global = true)]
+    #[arg(long, env = "SHENHE_SERVER")]
     pub server: Option<String>,
     /// Config file (default: config.toml in the user's config directory).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub config: Option<PathBuf>,
     /// Also trust the CA certificate(s) in this PEM file (an https server
     /// with a private CA; overrides `ca_file` in the config).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub ca_file: Option<PathBuf>,
     /// Cap preview resolution and prefer half-blocks (slow links).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub low_bandwidth: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -41,6 +41,33 @@ pub enum Command {
     Show(ShowArgs),
     /// Write the escape sequence the console would draw for an image.
     RenderImage(RenderImageArgs),
+    /// Write the follow-up list (whom to call, and why) as CSV for Excel.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+#[command(
+    after_help = "The list holds the candidates of the state in your scope \
+(your site, or your district) with reg_no, name, masked ID number, phone, the \
+decision, its reasons, the images to replace and the note. UTF-8 with a BOM \
+(Excel opens it as is); cells that would run as formulas start with '. \
+Candidates with an action still in its undo window are left out (the count \
+is printed) and listed once it closes; once listed, those actions are final. \
+Logs in like `shenhe show`: SHENHE_TOKEN, else the console's stored token.
+Exit status: 0 written; 1 output failed; 2 usage; 3 not logged in; 5 server \
+unreachable or failing."
+)]
+pub struct ExportArgs {
+    /// Which state at your level: pending (default: the people to call),
+    /// rejected, passed, awaiting_review or returned.
+    #[arg(long, default_value = "pending")]
+    pub state: String,
+    /// Write to this file (default: standard output).
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// Column titles in this language (zh-CN or en; default: the config's).
+    #[arg(long)]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -58,10 +85,13 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address and port to serve the API and the candidates' pages on
+    /// (`0.0.0.0:8080` for every interface; port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// Database file (default: shenhe.db in the data directory).
-    #[arg(long)]
+    /// SQLite database file, created and migrated if needed (default:
+    /// shenhe.db in the data directory).
+    #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Seed demo data and the demo accounts (into an empty database).
     #[arg(long)]
@@ -73,6 +103,11 @@ pub struct ServeArgs {
     /// Default: 02-14..03-20 of this year; with --demo, open around today.
     #[arg(long)]
     pub window: Option<String>,
+    /// Seconds a reviewer's action may be undone: until then nothing about
+    /// it leaves the system (phone lists wait); longer while the reviewer
+    /// stays on the candidate.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub undo_window: u32,
     /// TLS certificate chain (PEM); with --tls-key serves HTTPS.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod follow_up;
 pub mod images;
 pub mod lang;
 pub mod outbox;

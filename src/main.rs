@@ -18,6 +18,7 @@ fn main() -> ExitCode {
             commands::render_image::run(args, cli.low_bandwidth)
         }
         Some(Command::Show(ref args)) => commands::show::run(&cli, args, &rt),
+        Some(Command::Export(ref args)) => commands::export::run(&cli, args, &rt),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

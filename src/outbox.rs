@@ -111,6 +111,21 @@ impl Refusal {
     /// Not sent: an earlier decision on the same candidate was refused and
     /// this one assumed it had worked.
     pub const DEPENDENT: &'static str = "depends_on_refused";
+    /// Given up after the server failed (5xx) this many times in a row.
+    pub const SERVER_FAILING: &'static str = "server_failing";
+
+    /// The server kept failing on it: `n` answers, the last one `e`.
+    pub fn server_failing(e: &ApiError, n: u32, at: DateTime<Utc>) -> Refusal {
+        let last = Refusal::from_error(e, at);
+        Refusal {
+            code: Some(Refusal::SERVER_FAILING.to_string()),
+            detail: Some(format!(
+                "{n}: {}",
+                last.detail.unwrap_or_else(|| e.to_string())
+            )),
+            ..last
+        }
+    }
 
     pub fn from_error(e: &ApiError, at: DateTime<Utc>) -> Refusal {
         let p = e.problem();

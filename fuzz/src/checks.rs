@@ -204,7 +204,9 @@ pub fn problem(data: &[u8]) {
             assert!(p.status != 0 || status == 0, "status lost");
             assert_eq!(e.status(), Some(p.status));
         }
-        ApiError::Status { status: s, body: b } => {
+        ApiError::Status {
+            status: s, body: b, ..
+        } => {
             assert_eq!(*s, status);
             // At most 200 input bytes, each at worst one U+FFFD.
             assert!(b.chars().count() <= 200, "kept {} chars", b.chars().count());

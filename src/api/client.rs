@@ -17,12 +17,16 @@ use super::dto::{
 };
 use super::error::ApiError;
 use super::retry;
+pub use super::sse::{SseMessage, SseParser};
 
 /// Extra attempts for idempotent calls, and their backoff: short, since a
 /// person is waiting for the screen.
 const READ_RETRIES: u32 = 2;
 const READ_BASE: Duration = Duration::from_millis(250);
 const READ_CAP: Duration = Duration::from_secs(2);
+/// A read asked to wait longer than this is not retried here: the error
+/// goes to the screen, which says when to try again.
+const READ_RETRY_AFTER_CAP: Duration = Duration::from_secs(5);
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::Malformed(e.to_string()))
@@ -43,10 +47,18 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(5),
             request: Duration::from_secs(20),
-            idle_stream: Duration::from_secs(60),
+            // The server beats every second (`server::routes::HEARTBEAT`).
+            idle_stream: Duration::from_secs(5),
         }
     }
 }
+
+/// Longest wait between reconnects of the event stream.
+pub const STREAM_BACKOFF_CAP: Duration = Duration::from_secs(6);
+
+/// Silence on the event stream longer than this means the server is not
+/// answering (it beats every second): the console says so.
+pub const STALE_AFTER: Duration = Duration::from_millis(3500);
 
 /// Cheap to clone; clones share the token.
 #[derive(Clone)]
@@ -68,6 +80,9 @@ impl std::fmt::Debug for Client {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
     Connected,
+    /// Bytes arrived on the stream (a heartbeat or anything else): the
+    /// server is alive.
+    Alive,
     Event(QueueEvent),
     /// The server dropped events for us (we were slow): refetch.
     Resync,
@@ -182,6 +197,11 @@ impl Client {
     async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Bytes, ApiError> {
         let resp = self.authed(rb).send().await.map_err(map_err)?;
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok());
         // A body cut short is a dropped connection (reqwest calls it a
         // decode error): the request may have been applied, so it must be
         // retried with its key, not shown as the server's refusal.
@@ -195,7 +215,7 @@ impl Client {
         if status.is_success() {
             Ok(body)
         } else {
-            Err(ApiError::from_response(status.as_u16(), &body))
+            Err(ApiError::from_response(status.as_u16(), &body).with_retry_after(retry_after))
         }
     }
 
@@ -215,8 +235,16 @@ impl Client {
             };
             match (self.send(current).await, next) {
                 (Err(e), Some(next)) if e.is_retryable() => {
-                    let wait =
+                    let jitter =
                         retry::full_jitter(READ_BASE, READ_CAP, attempt, rand::random::<f64>());
+                    // The server's Retry-After wins, within reason: a
+                    // person is waiting for this answer.
+                    let wait = e
+                        .retry_after()
+                        .map_or(jitter, |r| r.min(READ_RETRY_AFTER_CAP).max(jitter));
+                    if e.retry_after().is_some_and(|r| r > READ_RETRY_AFTER_CAP) {
+                        return Err(e);
+                    }
                     tracing::debug!("retry {attempt} in {wait:?}: {e}");
                     tokio::time::sleep(wait).await;
                     current = next;
@@ -324,6 +352,9 @@ impl Client {
         }
         if let Some(l) = q.limit {
             params.push(("limit", l.to_string()));
+        }
+        if let Some(o) = &q.order {
+            params.push(("order", o.clone()));
         }
         let mut url = reqwest::Url::parse(&self.url("/candidates"))
             .map_err(|e| ApiError::Invalid(e.to_string()))?;
@@ -463,6 +494,26 @@ impl Client {
         .await
     }
 
+    // ------------------------------------------------------------ reports
+
+    /// The follow-up list of `state` (None: pending). Writing it makes the
+    /// listed actions final, so it is never retried blindly: the caller
+    /// asks again.
+    pub async fn follow_up(
+        &self,
+        state: Option<&str>,
+    ) -> Result<super::reports::FollowUpList, ApiError> {
+        let body = super::reports::FollowUpRequest {
+            state: state.map(str::to_string),
+        };
+        self.json(self.http.post(self.url("/follow-up")).json(&body))
+            .await
+    }
+
+    pub async fn stats(&self, stale_days: u32) -> Result<super::reports::StatsResponse, ApiError> {
+        self.get(&format!("/stats?stale_days={stale_days}")).await
+    }
+
     // ------------------------------------------------------------ events
 
     /// Read `/events` until `emit` returns false, reconnecting with jittered backoff
@@ -485,7 +536,9 @@ impl Client {
             // loop against a server that drops every connection at once.
             let wait = backoff / 2 + (backoff / 2).mul_f64(rand::random::<f64>());
             tokio::time::sleep(wait).await;
-            backoff = (backoff * 2).min(Duration::from_secs(30));
+            // Capped low: a console must come back within seconds of the
+            // server (the jitter still spreads a crowd over the cap).
+            backoff = (backoff * 2).min(STREAM_BACKOFF_CAP);
         }
     }
 
@@ -513,6 +566,9 @@ impl Client {
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(map_err)?;
+            if !emit(StreamEvent::Alive) {
+                return Ok(false);
+            }
             for msg in parser.feed(&chunk) {
                 // Unknown event types and unreadable payloads are skipped:
                 // a newer server may send more than this console knows.
@@ -551,92 +607,9 @@ fn load_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Api
     Ok(certs)
 }
 
-/// One server-sent event.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SseMessage {
-    pub event: String,
-    pub data: String,
-}
-
-/// Incremental `text/event-stream` parser: bytes in, complete messages out.
-/// Lines may be split across chunks; comments (`:keep-alive`) are ignored.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    buf: Vec<u8>,
-    event: String,
-    data: Vec<String>,
-}
-
-/// A server that never sends a newline must not grow our memory forever.
-const MAX_SSE_LINE: usize = 1 << 20;
-
-impl SseParser {
-    pub fn feed(&mut self, chunk: &[u8]) -> Vec<SseMessage> {
-        self.buf.extend_from_slice(chunk);
-        let mut out = Vec::new();
-        while let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
-            let mut line: Vec<u8> = self.buf.drain(..=pos).collect();
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            let line = String::from_utf8_lossy(&line).into_owned();
-            if line.is_empty() {
-                if !self.data.is_empty() {
-                    out.push(SseMessage {
-                        event: std::mem::take(&mut self.event),
-                        data: self.data.join("\n"),
-                    });
-                    self.data.clear();
-                } else {
-                    self.event.clear();
-                }
-                continue;
-            }
-            if line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = match line.split_once(':') {
-                Some((f, v)) => (f.to_string(), v.strip_prefix(' ').unwrap_or(v).to_string()),
-                None => (line.clone(), String::new()),
-            };
-            match field.as_str() {
-                "event" => self.event = value,
-                "data" => self.data.push(value),
-                _ => {}
-            }
-        }
-        if self.buf.len() > MAX_SSE_LINE {
-            self.buf.clear();
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sse_split_across_chunks() {
-        let mut p = SseParser::default();
-        assert!(p.feed(b": keep-alive\n\nevent: cand").is_empty());
-        assert!(p.feed(b"idate\ndata: {\"a\":").is_empty());
-        let msgs = p.feed(b"1}\r\n\r\ndata: x\ndata: y\n\n");
-        assert_eq!(
-            msgs,
-            vec![
-                SseMessage {
-                    event: "candidate".into(),
-                    data: "{\"a\":1}".into()
-                },
-                SseMessage {
-                    event: String::new(),
-                    data: "x\ny".into()
-                }
-            ]
-        );
-    }
 
     #[test]
     fn bad_url_is_an_error_not_a_panic() {

@@ -67,6 +67,15 @@ pub struct SessionResponse {
     pub expires_at: DateTime<Utc>,
     pub reviewer: ReviewerDto,
     pub window: WindowDto,
+    /// Seconds an action may be undone (longer while the reviewer stays
+    /// on the candidate); after that it is final.
+    #[serde(default = "default_undo_secs")]
+    pub undo_window_secs: i64,
+}
+
+/// What a server that does not say gives: `domain::undo_window::DEFAULT`.
+fn default_undo_secs() -> i64 {
+    crate::domain::undo_window::DEFAULT.num_seconds()
 }
 
 /// `GET /api/v1/me`: who the token belongs to, for a console that starts
@@ -77,6 +86,9 @@ pub struct MeResponse {
     pub window: WindowDto,
     pub expires_at: DateTime<Utc>,
     pub server_time: DateTime<Utc>,
+    /// As in [`SessionResponse`].
+    #[serde(default = "default_undo_secs")]
+    pub undo_window_secs: i64,
 }
 
 // ---------------------------------------------------------------- queue
@@ -87,12 +99,16 @@ pub struct CandidateQuery {
     /// awaiting_review | pending | passed | rejected | returned | not_started
     /// (the state at the caller's level). Absent: every state.
     pub state: Option<String>,
-    /// Name substring, reg_no prefix, or the last digits of the ID number.
+    /// Any part of the name or the reg_no, the last digits of the ID
+    /// number, or the name's pinyin initials (`xyj` for 谢艳佳).
     pub q: Option<String>,
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1..=500 (default 50).
     pub limit: Option<u32>,
+    /// asc (default: the queue's order, first submitted first) or desc
+    /// (from its end; `next_cursor` then goes on backwards).
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -488,6 +504,9 @@ pub struct Problem {
     pub held_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<DateTime<Utc>>,
+    /// The `Retry-After` header of the answer, in seconds (not in the body).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 // ---------------------------------------------------------------- candidate side

@@ -22,7 +22,12 @@ pub enum ApiError {
     Malformed(String),
     /// A non-problem error status (a proxy's HTML page, say).
     #[error("the server answered HTTP {status}")]
-    Status { status: u16, body: String },
+    Status {
+        status: u16,
+        body: String,
+        /// Its `Retry-After`, in seconds.
+        retry_after: Option<u64>,
+    },
     /// Building the request failed (bad server URL …).
     #[error("invalid request: {0}")]
     Invalid(String),
@@ -93,8 +98,35 @@ impl ApiError {
                 status,
                 // Enough to log; the status bar shows only the status.
                 body: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+                retry_after: None,
             },
         }
+    }
+
+    /// The same error, with the answer's `Retry-After` (seconds).
+    pub fn with_retry_after(mut self, secs: Option<u64>) -> ApiError {
+        match &mut self {
+            ApiError::Problem(p) => p.retry_after = secs,
+            ApiError::Status { retry_after, .. } => *retry_after = secs,
+            _ => {}
+        }
+        self
+    }
+
+    /// How long the server asked us to wait (429, 503), if it said.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        let secs = match self {
+            ApiError::Problem(p) => p.retry_after,
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }?;
+        Some(std::time::Duration::from_secs(secs))
+    }
+
+    /// The server answered, and with a failure of its own (5xx): worth a
+    /// few more tries, not forever.
+    pub fn is_server_failure(&self) -> bool {
+        matches!(self.status(), Some(500..=599))
     }
 }
 
@@ -125,6 +157,19 @@ mod tests {
         }
         assert!(ApiError::Timeout.is_retryable());
         assert!(!ApiError::from_response(401, b"").is_refusal());
+    }
+
+    #[test]
+    fn retry_after_is_kept() {
+        let e = ApiError::from_response(503, b"").with_retry_after(Some(7));
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+        let p = ApiError::from_response(
+            429,
+            br#"{"status":429,"code":"rate_limited","title":"t","type":"x"}"#,
+        )
+        .with_retry_after(Some(3));
+        assert_eq!(p.retry_after(), Some(std::time::Duration::from_secs(3)));
+        assert!(p.is_retryable() && !p.is_server_failure());
     }
 
     #[test]

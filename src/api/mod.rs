@@ -3,4 +3,6 @@
 pub mod client;
 pub mod dto;
 pub mod error;
+pub mod reports;
 pub mod retry;
+pub mod sse;

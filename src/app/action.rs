@@ -54,6 +54,9 @@ pub enum Action {
     OutboxLoaded(Result<Vec<Tracked>, String>),
     /// Writing the journal failed: decisions are in memory only.
     JournalFailed(String),
+    /// `:export` wrote (path, rows, withheld), or why not.
+    ExportDone(Result<(String, usize, i64), String>),
+    StatsDone(Result<Box<crate::api::reports::StatsResponse>, ApiError>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +107,14 @@ pub enum Effect {
     },
     /// (Re)start the event-stream reader.
     StartEvents,
+    /// Write the follow-up list of `state` as CSV (column titles in `lang`).
+    Export {
+        state: String,
+        lang: crate::lang::Lang,
+    },
+    LoadStats {
+        stale_days: u32,
+    },
     Logout,
     Quit,
 }

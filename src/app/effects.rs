@@ -268,6 +268,19 @@ impl Effects {
                     result: send(&c, *op).await,
                 })
             }),
+            Effect::Export { state, lang } => {
+                let dirs = self.export_dirs();
+                self.spawn(async move {
+                    let r = match c.follow_up(Some(&state)).await {
+                        Ok(list) => write_export(&list, lang, &dirs),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    Some(Action::ExportDone(r))
+                })
+            }
+            Effect::LoadStats { stale_days } => self.spawn(async move {
+                Some(Action::StatsDone(c.stats(stale_days).await.map(Box::new)))
+            }),
             Effect::StartEvents => {
                 if let Some(h) = self.events.take() {
                     h.abort();
@@ -289,6 +302,14 @@ impl Effects {
             }
         }
         true
+    }
+
+    /// Where `:export` writes: the directory the console was started in,
+    /// else the data directory.
+    fn export_dirs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
+        v.extend(self.journal_dir.clone().or_else(|| self.data_dir.clone()));
+        v
     }
 
     /// Journal writes run here, synchronously and in effect order: the
@@ -386,6 +407,27 @@ impl Drop for Effects {
             h.abort();
         }
     }
+}
+
+/// Write the list into the first directory that takes it.
+fn write_export(
+    list: &crate::api::reports::FollowUpList,
+    lang: crate::lang::Lang,
+    dirs: &[PathBuf],
+) -> Result<(String, usize, i64), String> {
+    let csv = crate::follow_up::to_csv(list, lang);
+    let name = crate::follow_up::file_name(list, lang);
+    let mut last = String::from("no directory to write to");
+    for d in dirs {
+        let path = d.join(&name);
+        match std::fs::write(&path, csv.as_bytes()) {
+            Ok(()) => {
+                return Ok((path.display().to_string(), list.items.len(), list.withheld));
+            }
+            Err(e) => last = format!("{}: {e}", path.display()),
+        }
+    }
+    Err(last)
 }
 
 async fn send(c: &Client, op: Op) -> Result<OpOk, crate::api::error::ApiError> {

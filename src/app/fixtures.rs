@@ -48,6 +48,7 @@ pub fn session() -> SessionResponse {
         expires_at: now() + chrono::Duration::hours(8),
         reviewer: reviewer(),
         window: window(),
+        undo_window_secs: 120,
     }
 }
 
@@ -262,9 +263,11 @@ pub fn state(lang: Lang, w: u16, h: u16) -> State {
         reviewer: sess.reviewer,
         window: sess.window,
         expires_at: sess.expires_at,
+        undo_secs: sess.undo_window_secs,
     });
     s.screen = super::state::Screen::Queue;
     s.conn = super::state::Conn::Connected;
+    s.live.connected(now());
     let l = list();
     s.queue.rows = l.items;
     s.queue.counts = l.counts;

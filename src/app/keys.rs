@@ -207,6 +207,8 @@ commands! {
     Logout = "logout",
     Refused = "refused",
     ShowBytes = "show_bytes",
+    Export = "export",
+    Stats = "stats",
 }
 
 /// Where the keyboard is. Derived from State (see `State::mode`).
@@ -283,12 +285,15 @@ impl Command {
                     | Logout
                     | Refused
                     | ShowBytes
+                    | Export
+                    | Stats
             ),
+            // `/` here goes back to the queue and searches it.
             Mode::Candidate => {
                 !self.zoom_only()
                     && !matches!(
                         self,
-                        Open | Top | Bottom | PageUp | PageDown | Search | NextTab | PrevTab
+                        Open | Top | Bottom | PageUp | PageDown | NextTab | PrevTab
                     )
             }
             Mode::Zoom => {
@@ -422,7 +427,12 @@ pub fn resolve(key: Key, mode: Mode, keymap: &Keymap) -> Option<KeyAction> {
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => {
                 Some(A::ConfirmNo)
             }
-            _ => None,
+            // The lock and unlock keys answer the flagged-image question
+            // (`a` again: lock it anyway; `x`: unlock instead).
+            _ => keymap
+                .lookup(key, Mode::Candidate)
+                .filter(|c| matches!(c, Command::Lock | Command::Unlock))
+                .map(A::Command),
         },
         Mode::Refused => match key.code {
             KeyCode::Up | KeyCode::Char('k') => Some(A::Move(-1)),

@@ -7,6 +7,7 @@ pub mod action;
 pub mod effects;
 pub mod fixtures;
 pub mod keys;
+pub mod liveness;
 pub mod state;
 pub mod update;
 

@@ -25,6 +25,8 @@ pub struct Session {
     pub reviewer: ReviewerDto,
     pub window: WindowDto,
     pub expires_at: DateTime<Utc>,
+    /// The server's undo window (seconds): the reject confirmation says it.
+    pub undo_secs: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +130,18 @@ pub struct Queue {
     pub offset: usize,
     pub counts: Counts,
     pub loaded: bool,
+    /// Search as you type: the query changed at this time and is sent once
+    /// typing pauses (see `update::queue::SEARCH_DEBOUNCE_MS`).
+    pub search_due: Option<DateTime<Utc>>,
+    /// The query before the search line opened (Esc puts it back).
+    pub search_before: Option<String>,
+    /// Where `rows[0]` is in the whole tab (`G` loads the end first).
+    pub base: usize,
+    /// Above `rows[0]` (after `G`): the cursor going backwards.
+    pub prev_cursor: Option<String>,
+    /// A backwards page in flight: (request, true: `G`'s jump to the end;
+    /// false: the rows just above).
+    pub loading_back: Option<(u64, bool)>,
 }
 
 impl Queue {
@@ -144,6 +158,11 @@ impl Queue {
             offset: 0,
             counts: Counts::default(),
             loaded: false,
+            search_due: None,
+            search_before: None,
+            base: 0,
+            prev_cursor: None,
+            loading_back: None,
         }
     }
 }
@@ -181,6 +200,10 @@ pub struct CandidateView {
     pub audit: Option<Vec<AuditEventDto>>,
     pub revealed: Option<String>,
     pub opened_at: DateTime<Utc>,
+    /// Show this image once the dossier is (re)loaded (after an undo).
+    pub focus_image: Option<i64>,
+    /// Flagged images the reviewer confirmed locking anyway (asked once).
+    pub flag_confirmed: Vec<i64>,
 }
 
 impl CandidateView {
@@ -290,10 +313,20 @@ pub struct Input {
     pub channel: FeedbackChannel,
 }
 
+/// Locking an image with quality hints: asked once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmFlagged {
+    pub image_id: i64,
+    pub candidate_id: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Picker(Picker),
     Confirm(ConfirmReject),
+    ConfirmFlagged(ConfirmFlagged),
+    /// The overview of the scope (`:stats`), from `State::report`.
+    Stats,
     Help {
         scroll: u16,
     },
@@ -329,6 +362,9 @@ pub struct Op {
     /// Image version (image ops) or candidate version (decision).
     pub expected_version: i64,
     pub attempts: u32,
+    /// Of those, answers that were the server's own failure (5xx): after
+    /// [`MAX_SERVER_FAILURES`] the op goes to the refused list.
+    pub server_failures: u32,
     pub retry_at: Option<DateTime<Utc>>,
     /// The image an image op is about (for the refused list).
     pub image: Option<ImageRef>,
@@ -365,6 +401,7 @@ impl Op {
             idem: e.key.clone(),
             expected_version: e.expected_version,
             attempts: 0,
+            server_failures: 0,
             retry_at: None,
             image: e.image.clone(),
             sent: false,
@@ -372,6 +409,11 @@ impl Op {
         }
     }
 }
+
+/// A decision the server keeps failing on (5xx, not a lost link) goes to the
+/// refused list after this many answers, with the server's reason, rather
+/// than being retried forever in silence.
+pub const MAX_SERVER_FAILURES: u32 = 6;
 
 /// A decision the server refused: shown until the reviewer dismisses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -393,6 +435,8 @@ pub struct UndoEntry {
     pub candidate_id: i64,
     pub name: String,
     pub kind: OpKind,
+    /// The image an image op was about (undo says which, and goes there).
+    pub image: Option<ImageRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,7 +470,19 @@ pub enum StatusMsg {
     NoImages,
     Undone {
         name: String,
+        kind: OpKind,
+        image: Option<ImageRef>,
     },
+    /// `:export` wrote the follow-up list.
+    Exported {
+        path: String,
+        rows: usize,
+        withheld: i64,
+    },
+    ExportFailed(String),
+    Exporting,
+    /// `/` on the candidate screen: the search is the queue's.
+    SearchInQueue,
     Cancelled,
     NothingToUndo,
     UndoWait,
@@ -451,6 +507,8 @@ pub enum StatusMsg {
         pending: usize,
     },
     Reconnected,
+    /// The event stream went silent: the server is not answering.
+    ServerSilent,
     Dropped {
         n: usize,
     },
@@ -549,6 +607,8 @@ pub struct State {
     pub login: LoginForm,
     pub session: Option<Session>,
     pub conn: Conn,
+    /// What `conn` is worked out from (stream up, last heard).
+    pub live: super::liveness::Liveness,
     pub queue: Queue,
     pub cand: Option<CandidateView>,
     pub zoom: ZoomView,
@@ -558,6 +618,8 @@ pub struct State {
     /// The outbox journal is open: unsent decisions survive a crash.
     pub durable: bool,
     pub undo: Vec<UndoEntry>,
+    /// The entry an undo in flight takes back (audit id, what, which image).
+    pub undone: Option<(i64, OpKind, Option<ImageRef>)>,
     pub status: Option<Status>,
     pub stats: Stats,
     pub next_req: u64,
@@ -569,6 +631,13 @@ pub struct State {
     /// The status bar shows the bytes each navigation step sent to the
     /// terminal (`show_bytes` in the config, or the command of that name).
     pub show_bytes: bool,
+    /// Ask before locking an image with quality hints (config
+    /// `confirm_flagged_lock`).
+    pub confirm_flagged: bool,
+    /// Glyphs every terminal font has (config `glyphs`, or detected).
+    pub ascii_glyphs: bool,
+    /// The overview `:stats` shows (None while it loads).
+    pub report: Option<Box<crate::api::reports::StatsResponse>>,
 }
 
 impl State {
@@ -585,6 +654,7 @@ impl State {
             login: LoginForm::default(),
             session: None,
             conn: Conn::Unknown,
+            live: super::liveness::Liveness::default(),
             queue: Queue::new(),
             cand: None,
             zoom: ZoomView::FIT,
@@ -592,6 +662,7 @@ impl State {
             refused: Vec::new(),
             durable: false,
             undo: Vec::new(),
+            undone: None,
             status: None,
             stats: Stats::default(),
             next_req: 1,
@@ -599,6 +670,9 @@ impl State {
             quit: false,
             remember_token: true,
             show_bytes: false,
+            confirm_flagged: true,
+            ascii_glyphs: false,
+            report: None,
         }
     }
 
@@ -624,8 +698,8 @@ impl State {
         match &self.overlay {
             Some(Overlay::Picker(p)) if p.note_focus => Mode::PickerNote,
             Some(Overlay::Picker(_)) => Mode::Picker,
-            Some(Overlay::Confirm(_)) => Mode::Confirm,
-            Some(Overlay::Help { .. }) => Mode::Help,
+            Some(Overlay::Confirm(_)) | Some(Overlay::ConfirmFlagged(_)) => Mode::Confirm,
+            Some(Overlay::Help { .. }) | Some(Overlay::Stats) => Mode::Help,
             Some(Overlay::Input(_)) => Mode::Input,
             Some(Overlay::Refused { .. }) => Mode::Refused,
             Some(Overlay::ConfirmLeave(_)) => Mode::Confirm,

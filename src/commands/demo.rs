@@ -42,6 +42,8 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
             demo: Some(args.candidates),
             window: ReviewWindow::around(today),
             tls: None,
+            undo_window: crate::domain::undo_window::DEFAULT,
+            request_timeout: server::REQUEST_TIMEOUT,
         })
         .await?;
         tracing::info!(target: LOG, "demo server at {}", server.base_url);

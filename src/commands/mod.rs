@@ -6,6 +6,7 @@
 //! - [`demo`]: the reference server in-process, seeded, and the console.
 //! - [`serve`]: the reference server alone.
 //! - [`show`]: one dossier and its images printed to the scrollback.
+//! - [`export`]: the follow-up list as CSV.
 //! - [`render_image`]: the escape sequence the console would draw for a file.
 //!
 //! Logging set-up and the tokio runtime are here, shared by all of them.
@@ -23,6 +24,7 @@ macro_rules! say {
 
 pub mod console;
 pub mod demo;
+pub mod export;
 pub mod render_image;
 pub mod serve;
 pub mod show;

@@ -37,6 +37,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         demo: args.demo.then_some(args.candidates),
         window,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        undo_window: chrono::Duration::seconds(i64::from(args.undo_window)),
+        request_timeout: crate::server::REQUEST_TIMEOUT,
     };
     tracing::info!(target: LOG, db = %config.db.display(), window = %window.short(), "starting");
     let server = start(config).await?;

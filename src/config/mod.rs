@@ -60,6 +60,31 @@ pub struct Config {
     pub keymap: Keymap,
     /// Extra CA certificates (PEM) to trust for an https server.
     pub ca_file: Option<PathBuf>,
+    /// Ask once before locking an image with quality hints.
+    pub confirm_flagged_lock: bool,
+    /// Which glyphs to draw (some terminal fonts lack ⟳ ⚑ ◌ …).
+    pub glyphs: Glyphs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Glyphs {
+    /// ASCII where the terminal is known to lack them (mlterm, the Linux
+    /// console), Unicode elsewhere.
+    Auto,
+    Unicode,
+    Ascii,
+}
+
+impl Glyphs {
+    /// Whether to draw ASCII stand-ins, given `TERM` and whether
+    /// `MLTERM` is set.
+    pub fn ascii(self, term: Option<&str>, mlterm: bool) -> bool {
+        match self {
+            Glyphs::Unicode => false,
+            Glyphs::Ascii => true,
+            Glyphs::Auto => mlterm || term.is_some_and(|t| t.starts_with("mlterm") || t == "linux"),
+        }
+    }
 }
 
 /// A problem with a config file, with the line it is on.
@@ -85,6 +110,8 @@ struct RawConfig {
     keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     zoom_keys: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
     ca_file: Option<Spanned<String>>,
+    confirm_flagged_lock: Option<Spanned<bool>>,
+    glyphs: Option<Spanned<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -156,6 +183,22 @@ fn apply(cfg: &mut Config, text: &str, file: &str) -> Result<(), ConfigError> {
     }
     if let Some(b) = raw.prefetch {
         cfg.prefetch = *b.get_ref();
+    }
+    if let Some(b) = raw.confirm_flagged_lock {
+        cfg.confirm_flagged_lock = *b.get_ref();
+    }
+    if let Some(s) = raw.glyphs {
+        cfg.glyphs = match s.get_ref().as_str() {
+            "auto" => Glyphs::Auto,
+            "unicode" => Glyphs::Unicode,
+            "ascii" => Glyphs::Ascii,
+            other => {
+                return Err(err(
+                    Some(s.span().start),
+                    format!("glyphs must be \"auto\", \"unicode\" or \"ascii\", not {other:?}"),
+                ));
+            }
+        };
     }
     if let Some(s) = raw.theme {
         cfg.theme = match s.get_ref().as_str() {
@@ -236,6 +279,8 @@ pub fn defaults() -> Config {
         theme: ThemeName::Auto,
         keymap: Keymap::default(),
         ca_file: None,
+        confirm_flagged_lock: true,
+        glyphs: Glyphs::Auto,
     };
     // The embedded file is tested; an error here would be a build mistake.
     if let Err(e) = apply(&mut cfg, DEFAULTS, "config.example.toml") {

@@ -29,6 +29,7 @@
 //! | 409 | `bad_slot` | a slot the category does not have (身份证明 has 0 and 1) |
 //! | 409 | `undo_conflict` | the target changed since the event, or it was undone already |
 //! | 409 | `nothing_uploaded` | submit with no image at all |
+//! | 409 | `undo_window_closed` | undo after the undo window closed: the action is final (two minutes, or longer while its reviewer stays on the candidate) |
 //! | 409 | `not_undoable` | undo of an action that cannot be undone (only lock, unlock, decision) |
 //! | 413 | `payload_too_large` | the request body exceeds the route's limit |
 //! | 413 | `file_too_large` | an upload over 204,800 bytes |
@@ -138,6 +139,7 @@ impl ApiError {
             current_version: self.current_version,
             held_by: self.held_by.clone(),
             held_until: self.held_until,
+            retry_after: self.retry_after,
         }
     }
 
@@ -223,6 +225,7 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::UndoConflict(d) => ApiError::conflict("undo_conflict", d),
             StoreError::NotUndoable(d) => ApiError::conflict("not_undoable", d),
+            StoreError::UndoWindowClosed(d) => ApiError::conflict("undo_window_closed", d),
             StoreError::NothingUploaded => ApiError::conflict(
                 "nothing_uploaded",
                 "upload at least one image before submitting",

@@ -3,6 +3,7 @@
 //!
 //! - [`routes`]: reviewer side, sessions, reference data, SSE
 //! - [`candidate`]: candidate side
+//! - [`reports`]: the follow-up list and the overview
 //! - [`auth`]: passwords, tokens, extractors, login rate limit
 //! - [`extract`]: problem+json extractors, If-Match, Idempotency-Key
 //! - [`idempotency`]: replay of mutating calls
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod messages;
 pub mod openapi;
+pub mod reports;
 pub mod routes;
 pub mod seed;
 pub mod store;
@@ -54,6 +56,11 @@ pub struct ServerConfig {
     pub window: ReviewWindow,
     /// (certificate chain, private key), PEM.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a reviewer's action may be undone (and nothing about it
+    /// leaves the system): `domain::undo_window::DEFAULT`.
+    pub undo_window: chrono::Duration,
+    /// Longest a request may take before 408: [`REQUEST_TIMEOUT`].
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +122,8 @@ pub struct Inner {
     pub dummy_hash: String,
     /// Flips to true on shutdown; ends the SSE streams so draining finishes.
     pub shutdown: watch::Receiver<bool>,
+    /// The undo window, told to consoles at login.
+    pub undo_window: chrono::Duration,
 }
 
 #[derive(Clone)]
@@ -131,6 +140,7 @@ impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
         window: ReviewWindow,
+        undo_window: chrono::Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<AppState, auth::AuthError> {
         Ok(AppState(Arc::new(Inner {
@@ -141,12 +151,18 @@ impl AppState {
             idempotency: idempotency::KeyLocks::default(),
             dummy_hash: auth::hash_password("no such user, a dummy to verify against")?,
             shutdown,
+            undo_window,
         })))
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, with the default request timeout.
 pub fn router(state: AppState) -> Router {
+    router_with_timeout(state, REQUEST_TIMEOUT)
+}
+
+/// The whole HTTP surface; requests longer than `timeout` get 408.
+pub fn router_with_timeout(state: AppState, timeout: Duration) -> Router {
     use axum::routing::delete;
     let upload = Router::new()
         .route(
@@ -182,6 +198,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/images/{id}/unlock", post(routes::unlock_image))
         .route("/api/v1/audit/{event}/undo", post(routes::undo))
         .route("/api/v1/events", get(routes::events))
+        .route("/api/v1/follow-up", post(reports::follow_up))
+        .route("/api/v1/stats", get(reports::stats))
         .route(
             "/api/v1/candidate/session",
             post(candidate::login).delete(candidate::logout),
@@ -210,7 +228,7 @@ pub fn router(state: AppState) -> Router {
     .with_state(state)
     .layer(TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        REQUEST_TIMEOUT,
+        timeout,
     ))
     .layer(axum::middleware::from_fn(extract::problem_fallback))
     .layer(axum::middleware::from_fn(log_request))
@@ -297,7 +315,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    let store = Arc::new(SqliteStore::open(&config.db).await?);
+    let mut store = SqliteStore::open(&config.db).await?;
+    store.set_undo_window(config.undo_window);
+    let store = Arc::new(store);
     if let Some(n) = config.demo
         && store.is_empty().await?
     {
@@ -318,9 +338,14 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         })?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
-    let state = AppState::new(store.clone() as Arc<dyn Store>, config.window, rx.clone())
-        .map_err(|e| ServerError::Join(e.to_string()))?;
-    let mut app = router(state);
+    let state = AppState::new(
+        store.clone() as Arc<dyn Store>,
+        config.window,
+        config.undo_window,
+        rx.clone(),
+    )
+    .map_err(|e| ServerError::Join(e.to_string()))?;
+    let mut app = router_with_timeout(state, config.request_timeout);
     if config.tls.is_some() {
         // Only meaningful (and only honoured by browsers) over https: over
         // plain http it would pin a loopback test server to https.

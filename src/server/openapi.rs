@@ -16,7 +16,7 @@ use crate::domain::audit::MAX_FEEDBACK_CHARS;
 use crate::domain::reason::{MAX_NOTE_CHARS, ReasonTarget, reasons_for};
 use crate::domain::review::ReviewStatus;
 
-use super::{candidate, routes};
+use super::{candidate, reports, routes};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,8 @@ use super::{candidate, routes};
         routes::reveal,
         routes::undo,
         routes::events,
+        reports::follow_up,
+        reports::stats,
         candidate::login,
         candidate::logout,
         candidate::me,

@@ -113,6 +113,7 @@ pub async fn login(
         expires_at,
         reviewer: info.to_dto(),
         window: sqlite::window_dto(&st.window, today()),
+        undo_window_secs: st.undo_window.num_seconds(),
     }))
 }
 
@@ -133,6 +134,7 @@ pub async fn me(State(st): State<AppState>, r: Reviewer) -> axum::Json<MeRespons
         window: sqlite::window_dto(&st.window, today()),
         expires_at: r.expires_at,
         server_time: Utc::now(),
+        undo_window_secs: st.undo_window.num_seconds(),
     })
 }
 
@@ -179,6 +181,16 @@ pub async fn list_candidates(
             "limit must be between 1 and 500",
         ));
     }
+    let descending = match q.order.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(o) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("order is asc or desc, not {o:?}"),
+            ));
+        }
+    };
     let after = match q.cursor.as_deref() {
         None => None,
         Some(c) => Some(decode_cursor(c).ok_or_else(|| {
@@ -194,6 +206,7 @@ pub async fn list_candidates(
                 q: q.q,
                 after,
                 limit,
+                descending,
             },
             Utc::now(),
         )
@@ -464,9 +477,11 @@ pub async fn undo(
 }
 
 /// Server-sent events (`event: candidate`, data: QueueEvent) for changes in
-/// the caller's scope; `event: resync` when events were dropped.
+/// the caller's scope; `event: resync` when events were dropped; a comment
+/// line (`:hb`) every [`HEARTBEAT`] so a console knows within seconds when
+/// the server has stopped answering.
 #[utoipa::path(get, path = "/api/v1/events", tag = "reviewer", security(("bearer" = [])),
-    responses((status = 200, description = "An endless event stream", content_type = "text/event-stream", body = String)))]
+    responses((status = 200, description = "An endless event stream; a `:hb` comment at least every second", content_type = "text/event-stream", body = String)))]
 pub async fn events(
     State(st): State<AppState>,
     r: Reviewer,
@@ -497,5 +512,9 @@ pub async fn events(
     let stream = stream.take_until(async move {
         let _ = shutdown.wait_for(|down| *down).await;
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("hb"))
 }
+
+/// How often the event stream proves the server alive. Consoles call the
+/// link lost after a few missed beats (`api::client::STALE_AFTER`).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);

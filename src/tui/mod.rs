@@ -98,6 +98,11 @@ pub async fn run(opts: RunOptions) -> Result<(), TuiError> {
     );
     state.remember_token = opts.remember_token;
     state.show_bytes = opts.config.show_bytes;
+    state.confirm_flagged = opts.config.confirm_flagged_lock;
+    state.ascii_glyphs = opts.config.glyphs.ascii(
+        std::env::var("TERM").ok().as_deref(),
+        std::env::var_os("MLTERM").is_some(),
+    );
     if let Some(e) = &opts.config_error {
         state.status = Some(Status {
             kind: StatusKind::Error,

@@ -5,6 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use crate::api::dto::{CandidateDetail, ImageDto};
 use crate::app::state::{CandidateView, ClaimState, State};
@@ -60,6 +61,28 @@ fn identity(s: &State, c: &CandidateView) -> String {
     }
 }
 
+/// The title; a revealed ID number stands out (it is audited) and says
+/// so right beside it, first to be kept when the line is cut.
+fn title_line(s: &State, c: &CandidateView, t: &Theme, room: usize) -> Line<'static> {
+    let (Some(d), Some(id)) = (&c.detail, &c.revealed) else {
+        return Line::from(Span::styled(fit(&identity(s, c), room), t.title));
+    };
+    let head = format!(" {} · ", clean(&d.name));
+    let id = format!("{}（{}）", clean(id), tr(s.lang, T::RevealedShort));
+    let tail = format!(
+        " · {} · {} {} ",
+        clean(&d.exam_category),
+        clean(&d.education),
+        clean(&d.school)
+    );
+    let left = room.saturating_sub(head.width() + id.width());
+    Line::from(vec![
+        Span::styled(head, t.title),
+        Span::styled(id, t.warn),
+        Span::styled(fit(&tail, left), t.title),
+    ])
+}
+
 fn info_line(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Line<'static> {
     let lang = s.lang;
     let claim = match &c.claim {
@@ -85,31 +108,31 @@ fn info_line(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Li
         t.base,
     )];
     spans.push(Span::styled(claim.0, claim.1));
-    if c.revealed.is_some() {
-        spans.push(Span::styled(
-            format!(" · {}", tr(lang, T::Revealed)),
-            t.warn,
-        ));
-    }
     Line::from(spans)
 }
 
-/// `身份证明 [✓正面][✓反面]  学历证明 [·1]  试用期考核 [✗1 模糊]`
-fn strip(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Line<'static> {
+/// `身份证明 [✓正面][✓反面]  学历证明 [·1]  试用期考核 [✗1 模糊] [·1 ⚑模糊]`,
+/// laid out in lines of `width`: a category's label and its tabs (each
+/// with its badge) never part at a line end; a flagged tab is in the
+/// warning style.
+fn strip(
+    s: &State,
+    c: &CandidateView,
+    d: &CandidateDetail,
+    t: &Theme,
+    width: usize,
+) -> Vec<Line<'static>> {
     let lang = s.lang;
-    let mut spans = Vec::new();
+    let mut groups: Vec<Vec<Span<'static>>> = Vec::new();
     let mut n = 0usize;
     for m in &d.materials {
         if m.images.is_empty() {
             continue;
         }
-        if !spans.is_empty() {
-            spans.push(Span::raw("  "));
-        }
-        spans.push(Span::styled(
+        let mut g = vec![Span::styled(
             format!("{} ", cat_short(lang, m.category)),
             t.base,
-        ));
+        )];
         for img in &m.images {
             let (mark, style) = match img.verdict {
                 Verdict::Accepted => ("✓", t.ok),
@@ -123,15 +146,58 @@ fn strip(s: &State, c: &CandidateView, d: &CandidateDetail, t: &Theme) -> Line<'
                 label.push(' ');
                 label.push_str(&i18n::reason_short(lang, r));
             }
-            let style = if n == c.image { t.current } else { style };
-            spans.push(Span::styled(format!("[{label}]"), style));
+            // Once unlocked, the reason says it; the badge is for what
+            // still waits for a look.
+            let flagged = img.hints.any() && img.verdict != Verdict::ReplaceRequested;
+            if flagged {
+                label.push_str(&format!(
+                    " {}{}",
+                    super::glyph(s, "⚑", "!"),
+                    first_hint(lang, img)
+                ));
+            }
+            let style = if n == c.image {
+                t.current
+            } else if flagged {
+                t.warn
+            } else {
+                style
+            };
+            g.push(Span::styled(format!("[{label}]"), style));
             n += 1;
         }
+        groups.push(g);
     }
-    if spans.is_empty() {
-        spans.push(Span::styled(tr(lang, T::NoImages), t.dim));
+    if groups.is_empty() {
+        return vec![Line::from(Span::styled(tr(lang, T::NoImages), t.dim))];
     }
-    Line::from(spans)
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let mut used = 0usize;
+    for g in groups {
+        let w: usize = g.iter().map(|sp| sp.width()).sum();
+        if !cur.is_empty() && used + 2 + w > width {
+            lines.push(Line::from(std::mem::take(&mut cur)));
+            used = 0;
+        }
+        if !cur.is_empty() {
+            cur.push(Span::raw("  "));
+            used += 2;
+        }
+        used += w;
+        cur.extend(g);
+    }
+    lines.push(Line::from(cur));
+    lines
+}
+
+/// The first hint's word, for the tab's badge.
+fn first_hint(lang: Lang, img: &ImageDto) -> String {
+    hint_words(lang, img)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Quality hints as words: 模糊 · 方向不正 · 尺寸过小 · 与他人重复; 清晰 if none.
@@ -160,6 +226,35 @@ pub fn hint_words(lang: Lang, img: &ImageDto) -> String {
         tr(lang, T::Clear).to_string()
     } else {
         v.join(" ")
+    }
+}
+
+/// `身份证明 · 反面`
+pub fn image_name(lang: Lang, img: &ImageDto) -> String {
+    format!("{} · {}", cat_name(lang, img.category), slot(lang, img))
+}
+
+/// The caption as a title line: the quality hints in the warning style.
+fn caption_line(
+    lang: Lang,
+    img: &ImageDto,
+    n: usize,
+    of: usize,
+    width: usize,
+    t: &Theme,
+) -> Line<'static> {
+    let text = fit(&caption(lang, img, n, of), width);
+    let hints = hint_words(lang, img);
+    if !img.hints.any() {
+        return Line::from(Span::styled(text, t.accent));
+    }
+    // The hints end the caption; if the fit cut them, warn the whole line.
+    match text.rfind(&hints) {
+        Some(at) => Line::from(vec![
+            Span::styled(text[..at].to_string(), t.accent),
+            Span::styled(format!("⚑ {}", &text[at..]), t.warn),
+        ]),
+        None => Line::from(Span::styled(text, t.warn)),
     }
 }
 
@@ -212,10 +307,10 @@ fn verdict_line(lang: Lang, img: &ImageDto, t: &Theme) -> Line<'static> {
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn ImagePainter) {
     let Some(c) = &s.cand else { return };
-    let title = fit(&identity(s, c), usize::from(area.width.saturating_sub(4)));
+    let room = usize::from(area.width.saturating_sub(4));
     let block = Block::bordered()
         .border_style(t.border)
-        .title(Span::styled(title, t.title));
+        .title(title_line(s, c, t, room));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let Some(d) = &c.detail else { return };
@@ -229,11 +324,8 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn Im
         (inner, None)
     };
     if main.height > 0 {
-        let strip_line = strip(s, c, d, t);
-        let strip_h = {
-            let w = usize::from(main.width.max(1));
-            u16::try_from(strip_line.width().div_ceil(w).clamp(1, 3)).unwrap_or(1)
-        };
+        let strip_lines = strip(s, c, d, t, usize::from(main.width.max(1)));
+        let strip_h = u16::try_from(strip_lines.len().clamp(1, 3)).unwrap_or(1);
         let [info, strip_area, pane] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(strip_h),
@@ -241,10 +333,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme, area: Rect, images: &mut dyn Im
         ])
         .areas(main);
         f.render_widget(Paragraph::new(info_line(s, c, d, t)), info);
-        f.render_widget(
-            Paragraph::new(strip_line).wrap(Wrap { trim: false }),
-            strip_area,
-        );
+        f.render_widget(Paragraph::new(strip_lines), strip_area);
         image_pane(f, s, c, t, pane, images);
     }
     if let Some(p) = side {
@@ -268,13 +357,15 @@ fn image_pane(
         );
         return;
     };
-    let cap = fit(
-        &caption(s.lang, img, c.image + 1, imgs.len()),
-        usize::from(area.width.saturating_sub(4)),
+    let cap = caption_line(
+        s.lang,
+        img,
+        c.image + 1,
+        imgs.len(),
+        usize::from(area.width.saturating_sub(6)),
+        t,
     );
-    let block = Block::bordered()
-        .border_style(t.border)
-        .title(Span::styled(cap, t.accent));
+    let block = Block::bordered().border_style(t.border).title(cap);
     let inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height == 0 {
@@ -319,24 +410,7 @@ fn panel(f: &mut Frame, s: &State, d: &CandidateDetail, c: &CandidateView, t: &T
         }
         Some(items) => {
             for e in items.iter().rev() {
-                let mut text = format!(
-                    "{} {} {}",
-                    i18n::time(e.at, s.now),
-                    clean(&e.actor),
-                    i18n::audit_action(lang, &e.action)
-                );
-                if !e.reasons.is_empty() {
-                    let r: Vec<String> = e
-                        .reasons
-                        .iter()
-                        .map(|r| i18n::reason_short(lang, r))
-                        .collect();
-                    text.push_str(&format!(" ({})", r.join("、")));
-                }
-                if e.undone_by.is_some() {
-                    text.push_str(" ↶");
-                }
-                lines.push(Line::from(Span::styled(text, t.base)));
+                lines.extend(super::history::lines(lang, e, d, s.now, t));
             }
         }
     }

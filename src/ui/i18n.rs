@@ -43,7 +43,7 @@ labels! {
     ColCategory => ("报考类别", "Category"),
     ColRegNo => ("报名号", "Reg. no"),
     ColImages => ("图片", "Imgs"),
-    ColAge => ("更新", "Age"),
+    ColAge => ("已等待", "Waiting"),
     ColClaim => ("审核人", "Held by"),
     Loading => ("加载中…", "loading…"),
     Empty => ("（没有考生）", "(no candidates)"),
@@ -68,9 +68,9 @@ labels! {
     ClaimNone => ("未认领", "not held"),
     Locked => ("已锁定", "locked"),
     UnlockedWord => ("未锁定", "unlocked"),
-    Unreviewed => ("未审核", "unreviewed"),
-    Accepted => ("已锁定（通过）", "locked (accepted)"),
-    ReplaceRequested => ("已解锁，待考生更换", "unlocked: candidate must replace"),
+    Unreviewed => ("待确认", "to review"),
+    Accepted => ("已确认 · 已锁定", "accepted · locked"),
+    ReplaceRequested => ("已解锁（要求更换）· 未锁定", "unlocked (replacement asked) · unlocked"),
     Replaced => ("考生已更换", "replaced by the candidate"),
     Clear => ("清晰", "clear"),
     Blurry => ("模糊", "blurry"),
@@ -86,6 +86,7 @@ labels! {
     AuditLog => ("审核记录", "Audit log"),
     NoFeedback => ("（无）", "(none)"),
     Revealed => ("已显示完整证件号（已记录）", "full ID shown (audited)"),
+    RevealedShort => ("已显示·已记录", "shown, audited"),
     PickUnlock => ("解锁 · 要求考生更换", "Unlock · ask for a replacement"),
     PickPending => ("审核待定 · 原因", "Pending (审核待定) · reasons"),
     PickReject => ("审核不通过 · 原因", "Reject · reasons"),
@@ -93,13 +94,38 @@ labels! {
     Note => ("备注", "Note"),
     PickerKeys => ("数字键选择(可多选) · Tab 备注 · Enter 确认 · Esc 取消", "number keys toggle (several) · Tab note · Enter confirm · Esc cancel"),
     ConfirmReject => ("确认审核不通过？", "Reject this candidate?"),
-    ConfirmFinal => ("此为最终结果，考生不能再修改。", "This is final: the candidate cannot change anything after it."),
+    ConfirmFinal => ("撤销期过后即为最终结果，考生不能再修改。", "Final once the undo window closes: the candidate cannot change anything after it."),
+    ConfirmUndoHint => ("撤销期：{n} 分钟内，或仍在此考生页面时，可按 u 撤销", "Undo window: {n} min, or while you stay on this candidate: u undoes"),
+    FlaggedTitle => ("此图片有质量提示", "This image has quality hints"),
+    FlaggedAsk => ("仍要确认此图片（保持锁定）吗？", "Accept it anyway (keep it locked)?"),
+    FlaggedKeys => ("y 或 a 确认（保持锁定）· x 解锁（要求更换）· n 取消", "y or a accept (keep locked) · x unlock (ask for a replacement) · n cancel"),
+    HelpHere => ("本页按键", "Keys here"),
+    HelpCandidate => ("考生页面（Enter 打开考生后）", "On a candidate (after Enter)"),
+    HelpMore => ("j/k ↓↑ 滚动", "j/k ↓↑ scroll"),
+    Undone => ("已撤销", "undone"),
+    StatsTitle => ("概览", "Overview"),
+    StatsSite => ("考点", "Site"),
+    StatsAwaiting => ("待审核", "Await"),
+    StatsPending => ("待定", "Pend."),
+    StatsPassed => ("通过", "Pass"),
+    StatsRejected => ("不通过", "Rej."),
+    StatsTotal => ("合计", "Total"),
+    StatsStale => ("超期", "Stale"),
+    StatsPace => ("日均", "/day"),
+    StatsRemaining => ("剩余", "Left"),
+    StatsNeeded => ("需天数", "Days"),
+    StatsOnTrack => ("按期", "In time"),
+    StatsYes => ("能", "yes"),
+    StatsNo => ("不能", "no"),
+    StatsKeys => ("任意键关闭 · 数字为本级审核状态；超期 = 待审核超过 {n} 天；日均为近 7 天", "any key closes · counts at your level; stale = awaiting over {n} days; per day over 7 days"),
+    StatsSiteBacklog => ("考点待审", "@sites"),
+    Exporting => ("正在导出…", "exporting…"),
     ConfirmKeys => ("y 确认 · n 取消", "y confirm · n cancel"),
     Help => ("帮助 · 当前可用按键", "Help · live key bindings"),
     HelpFoot => ("任意键关闭 · j/k 滚动 · : 按名称执行命令", "any key closes · j/k scroll · : runs a command by name"),
     HelpPicker => ("原因选择：数字键切换，可多选；Tab 写备注；Enter 确认", "Reason picker: number keys toggle, several allowed; Tab for a note; Enter confirms"),
-    Search => ("搜索（姓名、报名号或证件号后几位）", "Search (name, reg. no or last ID digits)"),
-    InputKeys => ("Enter 确定 · Esc 取消", "Enter ok · Esc cancel"),
+    Search => ("搜索（姓名/拼音首字母、报名号、证件号后几位）", "Search (name/initials, reg. no, last ID digits)"),
+    InputKeys => ("边输入边筛选 · Enter 确定 · Esc 取消", "filters as you type · Enter ok · Esc cancel"),
     Palette => ("命令", "Command"),
     FeedbackTitle => ("记录反馈", "Record feedback"),
     Channel => ("渠道", "Channel"),
@@ -151,12 +177,7 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         PageUp => ("上页", "向上翻页", "pg up", "Page up"),
         PageDown => ("下页", "向下翻页", "pg down", "Page down"),
         Top => ("顶部", "到队列顶部", "top", "Top of the queue"),
-        Bottom => (
-            "底部",
-            "到已加载的末尾",
-            "bottom",
-            "End of the loaded queue",
-        ),
+        Bottom => ("底部", "到队列末尾", "bottom", "End of the queue"),
         Open => (
             "打开",
             "打开考生（认领）",
@@ -170,16 +191,16 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         NextImage => ("下一张", "下一张图片", "next img", "Next image"),
         PrevImage => ("上一张", "上一张图片", "prev img", "Previous image"),
         Lock => (
-            "锁定",
-            "锁定（通过）本图片并前进",
-            "lock",
-            "Lock (accept) the image and advance",
+            "确认",
+            "确认图片（保持锁定）并前进；有质量提示时先询问",
+            "accept",
+            "Accept the image (it stays locked) and advance; asks first if it has quality hints",
         ),
         Unlock => (
             "解锁…",
-            "解锁本图片，选择原因，考生须更换",
+            "解锁（要求更换）：选择原因，考生须重新上传",
             "unlock…",
-            "Unlock with reasons: the candidate must replace it",
+            "Unlock (ask for a replacement) with reasons: the candidate uploads a new one",
         ),
         Pending => (
             "待定…",
@@ -195,9 +216,9 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         ),
         Reject => (
             "不通过",
-            "审核不通过（需确认，最终结果）",
+            "审核不通过（需确认；撤销期过后为最终结果）",
             "reject",
-            "Reject (confirmed; final)",
+            "Reject (confirmed; final once the undo window closes)",
         ),
         ReturnToSite => (
             "退回",
@@ -258,9 +279,9 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
         ),
         Search => (
             "搜索",
-            "搜索姓名、报名号、证件号后几位",
+            "边输入边筛选：姓名或拼音首字母、报名号任意部分、证件号后几位（考生页面中：返回队列搜索）",
             "search",
-            "Search name, reg. no, ID digits",
+            "Filter as you type: name or pinyin initials, any part of the reg. no, last ID digits",
         ),
         Palette => ("命令", "按名称执行命令", "command", "Run a command by name"),
         Help => ("帮助", "帮助", "help", "Help"),
@@ -289,6 +310,18 @@ pub fn command(lang: Lang, c: Command) -> (&'static str, &'static str) {
             "被服务器拒绝的操作（查看、移除）",
             "refused",
             "Actions the server refused (review, dismiss)",
+        ),
+        Export => (
+            "导出",
+            "导出本栏目的回访名单（CSV，含电话、原因）",
+            "export",
+            "Export this tab's follow-up list (CSV: phone, reasons)",
+        ),
+        Stats => (
+            "概览",
+            "各考点概览：数量、超期、进度、能否按期完成",
+            "overview",
+            "Per-site overview: counts, stale, pace, on track",
         ),
         ShowBytes => (
             "流量",
@@ -339,8 +372,8 @@ pub fn reason_long(lang: Lang, code: &str) -> String {
 
 pub fn audit_action(lang: Lang, a: &str) -> String {
     let (zh, en) = match a {
-        "image.lock" => ("锁定图片", "locked image"),
-        "image.unlock" => ("解锁图片", "unlocked image"),
+        "image.lock" => ("确认（保持锁定）", "accepted (kept locked)"),
+        "image.unlock" => ("解锁（要求更换）", "unlocked (replacement asked)"),
         "candidate.decision" => ("审核决定", "decision"),
         "candidate.reveal_id" => ("查看证件号", "revealed ID"),
         "candidate.feedback" => ("反馈", "feedback"),
@@ -422,22 +455,25 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
     let zh = lang == Lang::Zh;
     let pick = |a: String, b: String| if zh { a } else { b };
     match m {
-        StatusMsg::Locked { left: 0 } => pick("已锁定".into(), "Locked".into()),
+        StatusMsg::Locked { left: 0 } => pick(
+            "已确认（保持锁定）".into(),
+            "Accepted (stays locked)".into(),
+        ),
         StatusMsg::Locked { left } => pick(
-            format!("已锁定 · 还有 {left} 张未审核"),
-            format!("Locked · {left} still unreviewed"),
+            format!("已确认（保持锁定）· 还有 {left} 张待确认"),
+            format!("Accepted (stays locked) · {left} still to review"),
         ),
         StatusMsg::AllAccepted => pick(
-            "全部图片已锁定 · 按 P 审核通过并打开下一位".into(),
-            "Every image is locked · P passes and opens the next".into(),
+            "全部图片已确认 · 按 P 审核通过并打开下一位".into(),
+            "Every image is accepted · P passes and opens the next".into(),
         ),
-        StatusMsg::AlreadyAccepted => pick("此图片已锁定".into(), "Already locked".into()),
+        StatusMsg::AlreadyAccepted => pick("此图片已确认".into(), "Already accepted".into()),
         StatusMsg::AlreadyUnlocked => pick(
-            "此图片已解锁，等待考生更换".into(),
+            "此图片已解锁（要求更换），等待考生更换".into(),
             "Already unlocked, waiting for a replacement".into(),
         ),
         StatusMsg::Unlocked => pick(
-            "已解锁，考生须更换此图片".into(),
+            "已解锁（要求更换）：考生须重新上传此图片".into(),
             "Unlocked: the candidate must replace it".into(),
         ),
         StatusMsg::Decided { name, decision } => pick(
@@ -466,9 +502,42 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
             "This candidate is not at your level's turn".into(),
         ),
         StatusMsg::NoImages => pick("没有图片".into(), "No images".into()),
-        StatusMsg::Undone { name } => pick(
-            format!("已撤销 · {}", clean(name)),
-            format!("Undone · {}", clean(name)),
+        StatusMsg::Undone { name, kind, image } => {
+            let what = kind_words(lang, kind, image.as_ref());
+            pick(
+                format!("已撤销：{what} · {}", clean(name)),
+                format!("Undone: {what} · {}", clean(name)),
+            )
+        }
+        StatusMsg::Exported {
+            path,
+            rows,
+            withheld,
+        } => {
+            let more = if *withheld > 0 {
+                pick(
+                    format!("；另有 {withheld} 人仍在撤销期内，稍后再导出"),
+                    format!("; {withheld} more still in their undo window, export again later"),
+                )
+            } else {
+                String::new()
+            };
+            pick(
+                format!("已导出 {rows} 人到 {}{more}", clean(path)),
+                format!("{rows} exported to {}{more}", clean(path)),
+            )
+        }
+        StatusMsg::Exporting => pick(
+            "正在导出回访名单…".into(),
+            "Exporting the follow-up list…".into(),
+        ),
+        StatusMsg::ExportFailed(e) => pick(
+            format!("导出失败：{}", clean(e)),
+            format!("Export failed: {}", clean(e)),
+        ),
+        StatusMsg::SearchInQueue => pick(
+            "搜索在队列中进行：已返回队列，输入即筛选".into(),
+            "Search works on the queue: back in the queue, type to filter".into(),
         ),
         StatusMsg::Cancelled => pick(
             "已撤回（尚未发送）".into(),
@@ -524,6 +593,10 @@ pub fn status(lang: Lang, m: &StatusMsg, now: DateTime<Utc>) -> String {
             format!("The server is not answering; {pending} action(s) will be resent"),
         ),
         StatusMsg::Reconnected => pick("已重新连接".into(), "Reconnected".into()),
+        StatusMsg::ServerSilent => pick(
+            "服务器无响应，正在重连；操作会保存并稍后发送".into(),
+            "The server is not answering; reconnecting. Actions are kept and sent later".into(),
+        ),
         StatusMsg::Dropped { n } => pick(
             format!("{n} 项后续操作未发送，已列入被拒列表"),
             format!("{n} later action(s) were not sent; see the refused list"),
@@ -632,13 +705,20 @@ pub fn api_error(lang: Lang, e: &crate::api::error::ApiError) -> String {
     }
 }
 
-/// What a queued action does, in words: "锁定 身份证明 · 正面".
+/// What a queued action does, in words: "确认 身份证明 · 正面".
 pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
+    kind_words(lang, &op.kind, op.image.as_ref())
+}
+
+/// `kind` on `image`, in words: "解锁 身份证明 · 正面（模糊）".
+pub fn kind_words(
+    lang: Lang,
+    kind: &crate::app::state::OpKind,
+    image: Option<&crate::outbox::ImageRef>,
+) -> String {
     use crate::app::state::OpKind;
     let zh = lang == Lang::Zh;
-    let image = op
-        .image
-        .as_ref()
+    let image = image
         .map(|i| {
             let cat = if zh {
                 i.category.name_zh()
@@ -653,9 +733,12 @@ pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
             format!(" {cat} · {slot}")
         })
         .unwrap_or_default();
-    match &op.kind {
+    match kind {
         OpKind::Lock { image_id } if image.is_empty() => {
-            format!("{} #{image_id}", if zh { "锁定图片" } else { "lock image" })
+            format!(
+                "{} #{image_id}",
+                if zh { "确认图片" } else { "accept image" }
+            )
         }
         OpKind::Unlock { image_id, .. } if image.is_empty() => {
             format!(
@@ -663,7 +746,7 @@ pub fn op_words(lang: Lang, op: &crate::app::state::Op) -> String {
                 if zh { "解锁图片" } else { "unlock image" }
             )
         }
-        OpKind::Lock { .. } => format!("{}{image}", if zh { "锁定" } else { "lock" }),
+        OpKind::Lock { .. } => format!("{}{image}", if zh { "确认" } else { "accept" }),
         OpKind::Unlock { reasons, .. } => {
             let r: Vec<String> = reasons.iter().map(|r| reason_short(lang, r)).collect();
             format!(
@@ -691,6 +774,15 @@ pub fn refusal(lang: Lang, r: &crate::outbox::Refusal, now: DateTime<Utc>) -> St
         return pick(
             "未发送：同一考生的前一项操作被拒".into(),
             "Not sent: an earlier action on this candidate was refused".into(),
+        );
+    }
+    if r.code.as_deref() == Some(crate::outbox::Refusal::SERVER_FAILING) {
+        let status = r.status.unwrap_or(500);
+        return pick(
+            format!("服务器反复出错（HTTP {status}，次数：{detail}），已停止重发，未生效"),
+            format!(
+                "The server kept failing (HTTP {status}, attempts: {detail}); no longer resent, not applied"
+            ),
         );
     }
     match r.status {

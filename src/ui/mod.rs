@@ -2,9 +2,11 @@
 //! from the server is sanitised before it is drawn.
 
 pub mod candidate;
+pub mod history;
 pub mod i18n;
 pub mod popups;
 pub mod queue;
+pub mod stats;
 pub mod theme;
 
 use ratatui::Frame;
@@ -83,6 +85,11 @@ impl ImagePainter for Placeholder {
             Rect::new(x, y, w, 1),
         );
     }
+}
+
+/// `unicode`, or `ascii` where the terminal's font lacks such symbols.
+pub fn glyph(s: &State, unicode: &'static str, ascii: &'static str) -> &'static str {
+    if s.ascii_glyphs { ascii } else { unicode }
 }
 
 /// Cut `s` to `width` columns (CJK counts two), with `…` if cut.
@@ -172,6 +179,8 @@ pub fn draw(f: &mut Frame, s: &State, theme: &Theme, images: &mut dyn ImagePaint
     match &s.overlay {
         Some(Overlay::Picker(p)) => popups::picker(f, s, p, theme, area),
         Some(Overlay::Confirm(c)) => popups::confirm(f, s, c, theme, area),
+        Some(Overlay::ConfirmFlagged(c)) => popups::confirm_flagged(f, s, c, theme, area),
+        Some(Overlay::Stats) => stats::draw(f, s, theme, area),
         Some(Overlay::Help { scroll }) => popups::help(f, s, *scroll, theme, area),
         Some(Overlay::Input(i)) => match i.kind {
             InputKind::Search => popups::search(f, s, i, theme, status),
@@ -218,9 +227,9 @@ fn draw_header(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let lang = s.lang;
     let mut left = vec![Span::styled(format!(" {}", tr(lang, T::App)), t.title)];
     let (dot, word, style) = match s.conn {
-        Conn::Connected => ("●", tr(lang, T::Connected), t.ok),
-        Conn::Reconnecting => ("◌", tr(lang, T::Reconnecting), t.warn),
-        Conn::Unknown => ("○", tr(lang, T::Connecting), t.dim),
+        Conn::Connected => (glyph(s, "●", "*"), tr(lang, T::Connected), t.ok),
+        Conn::Reconnecting => (glyph(s, "◌", "~"), tr(lang, T::Reconnecting), t.warn),
+        Conn::Unknown => (glyph(s, "○", "o"), tr(lang, T::Connecting), t.dim),
     };
     let conn = Span::styled(format!("{dot} {word} "), style);
     let mut candidates = Vec::new();
@@ -324,13 +333,18 @@ fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect, note: Option<&st
     if !s.refused.is_empty() {
         // Stays until the reviewer has seen and dismissed them.
         right.push(Span::styled(
-            format!("✗ {} {}", s.refused.len(), tr(s.lang, T::RefusedCount)),
+            format!(
+                "{} {} {}",
+                glyph(s, "✗", "x"),
+                s.refused.len(),
+                tr(s.lang, T::RefusedCount)
+            ),
             t.err,
         ));
         right.push(Span::styled(" · ", t.dim));
     }
     right.push(Span::styled(
-        format!("⟳ {unsent} {} ", tr(s.lang, T::Unsent)),
+        format!("{} {unsent} {} ", glyph(s, "⟳", "~"), tr(s.lang, T::Unsent)),
         if unsent > 0 { t.warn } else { t.dim },
     ));
     let mut right = Line::from(right);
@@ -362,10 +376,23 @@ fn draw_status(f: &mut Frame, s: &State, t: &Theme, area: Rect, note: Option<&st
     two_sided(f, area, left, right);
 }
 
-/// The commands the hint bar offers in each mode, in order.
-fn hint_commands(mode: Mode) -> &'static [Command] {
+/// The commands the hint bar offers in each mode, in order; a district
+/// reviewer's candidate screen also offers the return to the site.
+fn hint_commands(mode: Mode, district: bool) -> &'static [Command] {
     use Command::*;
     match mode {
+        Mode::Candidate if district => &[
+            Lock,
+            Unlock,
+            Pending,
+            Pass,
+            Reject,
+            ReturnToSite,
+            Undo,
+            NextCandidate,
+            Zoom,
+            Help,
+        ],
         Mode::Queue => &[
             Open,
             NextCandidate,
@@ -396,7 +423,8 @@ fn draw_hints(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     let mode = s.base_mode();
     let mut spans = vec![Span::raw(" ")];
     let mut width = 1;
-    for c in hint_commands(mode) {
+    let district = s.level() == Some(crate::domain::review::Level::District);
+    for c in hint_commands(mode, district) {
         // Only keys that are bound now: the bar never lies about a key.
         let Some(k) = s.keymap.keys_for(*c, mode).into_iter().next() else {
             continue;

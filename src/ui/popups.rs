@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::app::keys::{Command, Mode, PICKER_KEYS};
 use crate::app::state::{
-    ConfirmLeave, ConfirmReject, Input, LoginField, Picker, PickerPurpose, State,
+    ConfirmFlagged, ConfirmLeave, ConfirmReject, Input, LoginField, Picker, PickerPurpose, State,
 };
 use crate::app::update::palette_matches;
 use crate::domain::audit::FeedbackChannel;
@@ -113,9 +113,48 @@ pub fn confirm(f: &mut Frame, s: &State, c: &ConfirmReject, t: &Theme, screen: R
     if let Some(n) = &c.note {
         lines.push(Line::from(Span::styled(clean(n), t.base)));
     }
-    lines.push(Line::default());
     lines.push(Line::from(Span::styled(tr(lang, T::ConfirmFinal), t.warn)));
+    // The rule and the words agree: the server's window, in minutes.
+    let secs = s.session.as_ref().map_or(120, |x| x.undo_secs);
+    let mins = if secs % 60 == 0 {
+        (secs / 60).to_string()
+    } else {
+        format!("{:.1}", secs as f64 / 60.0)
+    };
+    lines.push(Line::from(Span::styled(
+        tr(lang, T::ConfirmUndoHint).replace("{n}", &mins),
+        t.dim,
+    )));
     lines.push(Line::from(Span::styled(tr(lang, T::ConfirmKeys), t.key)));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Locking an image with quality hints: what the hints are, asked once.
+pub fn confirm_flagged(f: &mut Frame, s: &State, c: &ConfirmFlagged, t: &Theme, screen: Rect) {
+    let lang = s.lang;
+    let area = centered(screen, 64, 8);
+    let inner = frame_popup(f, t, area, tr(lang, T::FlaggedTitle).to_string());
+    let img = s
+        .cand
+        .as_ref()
+        .and_then(|v| v.images().into_iter().find(|i| i.id == c.image_id).cloned());
+    let mut lines = Vec::new();
+    if let Some(img) = &img {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{} · ", super::candidate::image_name(lang, img)),
+                t.base,
+            ),
+            Span::styled(
+                format!("⚑ {}", super::candidate::hint_words(lang, img)),
+                t.warn,
+            ),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(tr(lang, T::FlaggedAsk), t.title)));
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(tr(lang, T::FlaggedKeys), t.key)));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
@@ -210,40 +249,99 @@ pub fn refused(f: &mut Frame, s: &State, cursor: usize, t: &Theme, screen: Rect)
     }
 }
 
-pub fn help(f: &mut Frame, s: &State, scroll: u16, t: &Theme, screen: Rect) {
+/// The key lines of `mode`, skipping commands already listed.
+fn help_lines(
+    s: &State,
+    mode: Mode,
+    t: &Theme,
+    wide: bool,
+    listed: &mut Vec<Command>,
+) -> Vec<Line<'static>> {
     let lang = s.lang;
-    let mode = s.base_mode();
-    let area = centered(screen, 100, screen.height.saturating_sub(2));
-    let inner = frame_popup(f, t, area, tr(lang, T::Help).to_string());
     let mut lines = Vec::new();
-    // Only what works here, with the keys bound now (config included).
+    // Only what works there, with the keys bound now (config included).
     for c in Command::ALL {
-        if !c.live_in(mode) {
+        if !c.live_in(mode) || listed.contains(c) {
             continue;
         }
         let keys = s.keymap.keys_for(*c, mode);
-        if keys.is_empty() {
+        let name_only = matches!(c, Command::Export | Command::Stats);
+        if keys.is_empty() && !name_only {
             continue;
         }
+        listed.push(*c);
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
-        let keys = fit(&keys.join(" "), 16);
+        let keys = if keys.is_empty() {
+            format!(":{}", c.name())
+        } else {
+            fit(&keys.join(" "), 16)
+        };
         let pad = " ".repeat(16usize.saturating_sub(keys.width()));
         let mut spans = vec![
             Span::styled(format!(" {keys}{pad} "), t.key),
             Span::styled(i18n::command(lang, *c).1, t.base),
         ];
         // The palette name only where there is room for it.
-        if inner.width >= 90 {
+        if wide {
             spans.push(Span::styled(format!("  :{}", c.name()), t.dim));
         }
         lines.push(Line::from(spans));
     }
-    if mode == Mode::Candidate {
+    lines
+}
+
+/// Every line the help shows: the keys of the screen it was opened on,
+/// then (from the queue) the candidate screen's, which a new reviewer
+/// needs before they open anyone.
+pub fn help_text(s: &State, t: &Theme, wide: bool) -> Vec<Line<'static>> {
+    let lang = s.lang;
+    let mode = s.base_mode();
+    let mut listed = Vec::new();
+    let mut lines = vec![Line::from(Span::styled(tr(lang, T::HelpHere), t.title))];
+    lines.extend(help_lines(s, mode, t, wide, &mut listed));
+    if mode == Mode::Queue {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            tr(lang, T::HelpCandidate),
+            t.title,
+        )));
+        lines.extend(help_lines(s, Mode::Candidate, t, wide, &mut listed));
+    }
+    if matches!(mode, Mode::Candidate | Mode::Queue) {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(tr(lang, T::HelpPicker), t.dim)));
     }
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(tr(lang, T::HelpFoot), t.dim)));
+    lines
+}
+
+pub fn help(f: &mut Frame, s: &State, scroll: u16, t: &Theme, screen: Rect) {
+    let lang = s.lang;
+    let area = centered(screen, 100, screen.height.saturating_sub(2));
+    f.render_widget(Clear, area);
+    let lines = help_text(s, t, area.width >= 92);
+    let inner_h = area.height.saturating_sub(2);
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let max = total.saturating_sub(inner_h);
+    let scroll = scroll.min(max);
+    let mut block = Block::bordered()
+        .border_style(t.accent)
+        .style(t.base)
+        .title(Span::styled(format!(" {} ", tr(lang, T::Help)), t.title));
+    if max > 0 {
+        // Visible where the list goes on: which lines, and how to scroll.
+        let shown = format!(
+            " {}–{}/{total} · {} {} ",
+            scroll + 1,
+            (scroll + inner_h).min(total),
+            tr(lang, T::HelpMore),
+            if scroll < max { "▼" } else { "▲" },
+        );
+        block = block.title_bottom(Span::styled(shown, t.key));
+    }
+    let inner = block.inner(area);
+    f.render_widget(block, area);
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
 }
 

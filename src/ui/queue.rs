@@ -32,12 +32,32 @@ fn title(s: &State, t: &Theme) -> Line<'static> {
     if s.queue.loading.is_some() {
         spans.push(Span::styled(format!("{} ", tr(lang, T::Loading)), t.dim));
     } else if !s.queue.rows.is_empty() {
-        spans.push(Span::styled(
-            format!("{}/{} ", s.queue.selected + 1, s.queue.rows.len()),
-            t.dim,
-        ));
+        spans.push(Span::styled(format!("{} ", position(s)), t.dim));
     }
     Line::from(spans)
+}
+
+/// `1/20,279`: the place in the whole tab (its count), not in the page
+/// loaded; while searching, among the matches (`+` while more may come).
+pub fn position(s: &State) -> String {
+    let q = &s.queue;
+    let at = i18n::thousands((q.base + q.selected) as i64 + 1);
+    if q.query.is_empty() {
+        let total = q.tab.count(&q.counts).max(q.rows.len() as i64);
+        format!("{at}/{}", i18n::thousands(total))
+    } else if q.next_cursor.is_some() {
+        format!("{at}/{}+", i18n::thousands(q.rows.len() as i64))
+    } else {
+        format!("{at}/{}", i18n::thousands(q.rows.len() as i64))
+    }
+}
+
+/// How long the candidate has waited since submitting: the queue's order
+/// (first submitted, first reviewed), so the column reads in its order.
+fn waited(s: &State, r: &CandidateSummary) -> String {
+    r.submitted_at
+        .map(|at| i18n::age(s.lang, at, s.now))
+        .unwrap_or_else(|| "—".to_string())
 }
 
 fn empty_line(s: &State, t: &Theme) -> Line<'static> {
@@ -87,7 +107,7 @@ pub fn full(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
     for (i, r) in visible(s, h) {
         let sel = i == s.queue.selected;
         let imgs = if r.flagged > 0 {
-            format!("{} ⚑{}", r.images, r.flagged)
+            format!("{} {}{}", r.images, super::glyph(s, "⚑", "!"), r.flagged)
         } else {
             r.images.to_string()
         };
@@ -98,7 +118,7 @@ pub fn full(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             pad(&clean(&r.exam_category), wc),
             pad(&clean(&r.reg_no), wr),
             pad(&imgs, wi),
-            pad(&i18n::age(lang, r.updated_at, s.now), wa),
+            pad(&waited(s, r), wa),
             pad(&claim_word(s, r), wh),
         );
         let style = if sel { t.selected } else { t.base };
@@ -148,7 +168,7 @@ pub fn compact(f: &mut Frame, s: &State, t: &Theme, area: Rect) {
             if here { "▶ " } else { "  " },
             pad(&clean(&r.name), 8),
             pad(&clean(&r.exam_category), cat_w),
-            pad(&i18n::age(s.lang, r.updated_at, s.now), 5),
+            pad(&waited(s, r), 5),
             pad(&holder, holder_w),
         );
         let style = if here { t.selected } else { t.base };

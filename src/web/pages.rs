@@ -188,7 +188,7 @@ fn image_box(s: &Slot, img: &CandidateImageDto) -> Markup {
         }
         @if !img.reasons.is_empty() && !locked {
             div.reason role="note" {
-                p { strong { "需更换：" } (img.reasons.iter().map(|c| view::image_reason_zh(c)).collect::<Vec<_>>().join("；")) }
+                p { strong { "审核人员要求更换（已解锁）：" } (img.reasons.iter().map(|c| view::image_reason_zh(c)).collect::<Vec<_>>().join("；")) }
                 @if let Some(n) = &img.note { p { "说明：" (clean(n)) } }
             }
         }

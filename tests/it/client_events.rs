@@ -50,7 +50,7 @@ async fn event_stream_reconnects_after_a_cut_and_a_reset() {
                     assert!(!e.is_unauthorized(), "{e}");
                     break;
                 }
-                StreamEvent::Event(_) | StreamEvent::Resync => {}
+                StreamEvent::Event(_) | StreamEvent::Resync | StreamEvent::Alive => {}
                 StreamEvent::Connected => panic!("connected twice without a drop"),
             }
         }

@@ -38,18 +38,29 @@ impl TestServer {
     }
 
     pub async fn start_with(demo: Option<u32>, window: ReviewWindow) -> TestServer {
+        TestServer::start_custom(demo, window, |_| {}).await
+    }
+
+    /// As `start_with`, the config adjusted first (undo window, timeout).
+    pub async fn start_custom(
+        demo: Option<u32>,
+        window: ReviewWindow,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         crate::support::install_crypto();
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("test.db");
-        let server = start(ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             db: db.clone(),
             demo,
             window,
             tls: None,
-        })
-        .await
-        .expect("server starts");
+            undo_window: shenhe::domain::undo_window::DEFAULT,
+            request_timeout: shenhe::server::REQUEST_TIMEOUT,
+        };
+        adjust(&mut config);
+        let server = start(config).await.expect("server starts");
         TestServer {
             base_url: server.base_url.clone(),
             server: Some(server),

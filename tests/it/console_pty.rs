@@ -125,6 +125,8 @@ fn review_in_a_real_terminal_then_check_the_api() {
             demo: None,
             window: shenhe::domain::rules::ReviewWindow::around(chrono::Local::now().date_naive()),
             tls: None,
+            undo_window: shenhe::domain::undo_window::DEFAULT,
+            request_timeout: shenhe::server::REQUEST_TIMEOUT,
         })
         .await
         .expect("server");

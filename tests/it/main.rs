@@ -10,8 +10,8 @@
 //!
 //! Must not run beside one another: the console-in-a-PTY tests
 //! (`console_pty`, `console_outbox_pty`, `console_hostile_image`,
-//! `console_late_replies`, `images_pty`, `web_console_e2e`, `real_terminals`,
-//! `slow_link`), which take
+//! `console_late_replies`, `console_trust_pty`, `images_pty`, `web_console_e2e`,
+//! `real_terminals`, `slow_link`), which take
 //! [`support::serial::pty_console`] first; see that module for why.
 //!
 //! Run one file's tests with its module name as the filter, e.g.
@@ -22,6 +22,8 @@ mod support;
 
 mod api_contract;
 mod api_openapi;
+mod api_search;
+mod api_undo_truth;
 mod api_uploads;
 mod assets;
 mod chaos;
@@ -31,6 +33,7 @@ mod console_hostile_image;
 mod console_late_replies;
 mod console_outbox_pty;
 mod console_pty;
+mod console_trust_pty;
 mod console_update;
 mod fault_proxy;
 mod fuzz_props;
@@ -40,6 +43,7 @@ mod images_placement;
 mod images_pty;
 mod images_status;
 mod real_terminals;
+mod reports;
 mod security;
 mod serve_process;
 mod server_concurrency;

@@ -253,6 +253,15 @@ async fn the_dossier_read_equals_the_one_undo_builds() {
             continue;
         };
         let iid = img["id"].as_i64().expect("id");
+        // A message that stands (a phone call), and one the undo withdraws.
+        let r = ts
+            .post_json(
+                &t,
+                &format!("/api/v1/candidates/{cid}/feedback"),
+                &json!({"channel": "phone", "body": "已电话通知考生"}),
+            )
+            .await;
+        assert!(r.status().is_success(), "{}", r.status());
         let r = ts
             .post_json(
                 &t,
@@ -273,9 +282,11 @@ async fn the_dossier_read_equals_the_one_undo_builds() {
         let undone: Value = r.json().await.expect("json");
         let read: Value = ts.get_json(&t, &format!("/api/v1/candidates/{cid}")).await;
         assert_eq!(undone["candidate"], read);
-        assert!(
-            !read["feedback"].as_array().expect("feedback").is_empty(),
-            "the unlock left a message"
+        let feedback = read["feedback"].as_array().expect("feedback");
+        assert_eq!(feedback.len(), 1, "{feedback:?}");
+        assert_eq!(
+            feedback[0]["channel"], "phone",
+            "the unlock's message withdrawn"
         );
         ts.shutdown().await;
         return;

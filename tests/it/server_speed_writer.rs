@@ -40,6 +40,7 @@ async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
                 q: None,
                 after: None,
                 limit: 50,
+                descending: false,
             },
             Utc::now(),
         )

@@ -257,6 +257,17 @@ fn statistics_on_the_returned_tab() {
     });
 }
 
+/// From the queue: the queue's keys, then the candidate screen's; at 80×24
+/// the popup says it scrolls.
+#[test]
+fn help_from_the_queue() {
+    each("help_queue", |lang, w, h| {
+        let mut s = fx::state(lang, w, h);
+        cmd(&mut s, Command::Help);
+        s
+    });
+}
+
 /// Every size from 80×24 to 240×70, every main screen: the header keeps its
 /// two sides apart, every tab is whole and the current one is marked, the
 /// statistics never cut a tab.
@@ -306,4 +317,135 @@ fn layout_holds_at_every_size() {
             }
         }
     }
+}
+
+/// `a` on an image with a quality hint: asked once.
+#[test]
+fn flagged_image_confirmation() {
+    each("flagged", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        if let Some(c) = s.cand.as_mut() {
+            let id = c.current_image().map(|i| i.id).expect("image");
+            if let Some(i) = c.image_mut(id) {
+                i.hints.blurry = true;
+                i.hints.near_duplicate_of = vec![shenhe::api::dto::DuplicateRef {
+                    image_id: 99,
+                    candidate_id: None,
+                    reg_no: None,
+                    distance: 3,
+                }];
+            }
+        }
+        cmd(&mut s, Command::Lock);
+        s
+    });
+}
+
+/// The history panel with a decision, an unlock and its undo in words.
+#[test]
+fn history_in_words() {
+    use serde_json::json;
+    use shenhe::api::dto::AuditEventDto;
+    let ev = |id: i64, action: &str, target: &str, after, reasons: &[&str], note: Option<&str>| {
+        AuditEventDto {
+            id,
+            at: fx::now() - chrono::Duration::minutes(30 - id),
+            actor: "nanjing".into(),
+            action: action.into(),
+            target: target.into(),
+            candidate_id: 1,
+            before: json!(null),
+            after,
+            reasons: reasons.iter().map(|r| r.to_string()).collect(),
+            note: note.map(str::to_string),
+            idempotency_key: None,
+            undoes: if action == "undo" { Some(2) } else { None },
+            undone_by: if id == 2 { Some(3) } else { None },
+        }
+    };
+    each("history_words", |lang, w, h| {
+        let mut s = opened(lang, w, h);
+        cmd(&mut s, Command::History);
+        let items = vec![
+            ev(1, "image.lock", "image:10", json!({}), &[], None),
+            ev(
+                2,
+                "image.unlock",
+                "image:13",
+                json!({}),
+                &["BLURRY"],
+                Some("请重拍"),
+            ),
+            ev(3, "undo", "image:13", json!({}), &[], None),
+            ev(
+                4,
+                "candidate.decision",
+                "candidate:1",
+                json!({"level": "site", "site": {"state": "pending"}}),
+                &["MAT_NONCOMPLIANT"],
+                Some("补交学位证"),
+            ),
+        ];
+        update(
+            &mut s,
+            Action::AuditDone {
+                id: 1,
+                result: Ok(shenhe::api::dto::AuditList { items }),
+            },
+        );
+        s
+    });
+}
+
+/// `:stats` as the district: per site, the total, the projection.
+#[test]
+fn district_overview() {
+    use shenhe::api::dto::Counts;
+    use shenhe::api::reports::{DayCount, SiteStats, StatsResponse};
+    let row = |site: &str, awaiting: i64, pace: f64, on_track: bool| SiteStats {
+        site: site.into(),
+        site_counts: Counts {
+            awaiting_review: awaiting / 2,
+            pending: 12,
+            passed: 300,
+            rejected: 2,
+            returned: 1,
+            not_started: 40,
+        },
+        district_counts: Counts {
+            awaiting_review: awaiting,
+            pending: 7,
+            passed: 1200,
+            rejected: 3,
+            returned: 1,
+            not_started: 0,
+        },
+        stale: awaiting / 10,
+        per_day: (0..7)
+            .map(|k| DayCount {
+                day: fx::now().date_naive() - chrono::Duration::days(6 - k),
+                decisions: (pace as i64) + k,
+            })
+            .collect(),
+        pace,
+        remaining: awaiting + awaiting / 2,
+        days_needed: (pace > 0.0).then(|| (awaiting + awaiting / 2) as f64 / pace),
+        on_track,
+    };
+    each("stats", |lang, w, h| {
+        let mut s = fx::state(lang, w, h);
+        cmd(&mut s, Command::Stats);
+        s.report = Some(Box::new(StatsResponse {
+            generated_at: fx::now(),
+            level: shenhe::domain::review::Level::District,
+            stale_days: 3,
+            window: fx::window(),
+            sites: vec![
+                row("南京考点", 1204, 143.0, true),
+                row("苏州考点", 20279, 90.0, false),
+            ],
+            total: row("", 21483, 233.0, false),
+        }));
+        s
+    });
 }

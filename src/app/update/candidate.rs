@@ -57,6 +57,8 @@ pub(super) fn open_index(s: &mut State, i: usize) -> Vec<Effect> {
             audit: None,
             revealed: None,
             opened_at: s.now,
+            focus_image: None,
+            flag_confirmed: Vec::new(),
         });
         fx.extend(load_candidate(s, id));
         fx.push(Effect::Claim { id, idem: idem() });
@@ -118,7 +120,9 @@ pub(super) fn detail_done(
                 apply_optimistic(c, k);
             }
             let n = c.images().len();
-            if first {
+            if c.focus_image.is_some() {
+                apply_focus(c);
+            } else if first {
                 // Straight to the work: the first image nobody judged yet.
                 c.image = c
                     .images()
@@ -215,11 +219,23 @@ pub(super) fn reopen(s: &mut State, id: i64, name: &str) -> Vec<Effect> {
         audit: None,
         revealed: None,
         opened_at: s.now,
+        focus_image: None,
+        flag_confirmed: Vec::new(),
     });
     s.screen = Screen::Candidate;
     fx.extend(load_candidate(s, id));
     fx.push(Effect::Claim { id, idem: idem() });
     fx
+}
+
+/// Show the image an undo was about, once the dossier has it.
+pub(super) fn apply_focus(c: &mut CandidateView) {
+    if let Some(id) = c.focus_image
+        && let Some(i) = c.images().iter().position(|img| img.id == id)
+    {
+        c.image = i;
+        c.focus_image = None;
+    }
 }
 
 /// Used by tests and the ui: the image the pane shows.

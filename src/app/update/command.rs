@@ -30,8 +30,8 @@ pub(super) fn command(s: &mut State, c: Command) -> Vec<Effect> {
         Command::Down => move_sel(s, 1),
         Command::PageUp => move_sel(s, -(queue_rows(s.size.1) as i64)),
         Command::PageDown => move_sel(s, queue_rows(s.size.1) as i64),
-        Command::Top => move_sel(s, i64::MIN / 2),
-        Command::Bottom => move_sel(s, i64::MAX / 2),
+        Command::Top => super::queue::to_start(s),
+        Command::Bottom => super::queue::to_end(s),
         Command::Open => {
             let i = s.queue.selected;
             open_index(s, i)
@@ -126,7 +126,20 @@ pub(super) fn command(s: &mut State, c: Command) -> Vec<Effect> {
         Command::PanRight => pan(s, 1, 0),
         Command::PanUp => pan(s, 0, -1),
         Command::PanDown => pan(s, 0, 1),
+        Command::Export => super::reports::export(s),
+        Command::Stats => super::reports::stats(s),
+        Command::Search if in_cand => {
+            // The search is the queue's: go back to it and search there.
+            let fx = release_current(s);
+            s.cand = None;
+            s.screen = Screen::Queue;
+            info(s, StatusMsg::SearchInQueue);
+            let mut fx = fx;
+            fx.extend(command(s, Command::Search));
+            fx
+        }
         Command::Search => {
+            s.queue.search_before = Some(s.queue.query.clone());
             s.overlay = Some(Overlay::Input(Input {
                 kind: InputKind::Search,
                 text: s.queue.query.clone(),

@@ -81,6 +81,19 @@ pub(super) fn lock(s: &mut State) -> Vec<Effect> {
         advance_image(s);
         return vec![];
     }
+    let (image_id, flagged) = (img.id, img.hints.any());
+    if super::flagged::ask_first(s, image_id, flagged) {
+        return vec![];
+    }
+    lock_now(s)
+}
+
+/// Lock the current image without asking (asked already, or clean).
+pub(super) fn lock_now(s: &mut State) -> Vec<Effect> {
+    let Some(c) = &s.cand else { return vec![] };
+    let Some(img) = c.current_image() else {
+        return vec![];
+    };
     let (id, name, image_id, version) = (c.id, c.name(), img.id, img.version);
     let fx = enqueue(s, id, name, OpKind::Lock { image_id }, version);
     let left = s.cand.as_ref().map(|c| c.open_work().0).unwrap_or(0);

@@ -12,16 +12,20 @@
 //! - `queue`: the queue table, its pages, selection and counts
 //! - `candidate`: opening a candidate, its claim and dossier
 //! - `judge`: judging images and deciding the candidate
+//! - `flagged`: asking once before locking an image with quality hints
 //! - `ops`: the outbox of writes, their results and retries
 //! - `undo`: taking back the last op
 //! - `stream`: live events from the server
+//! - `reports`: `:export` (the follow-up list) and `:stats` (the overview)
 
 mod candidate;
 mod command;
+mod flagged;
 mod judge;
 mod ops;
 mod popups;
 mod queue;
+mod reports;
 mod session;
 mod stream;
 mod undo;
@@ -87,7 +91,11 @@ pub fn start(s: &mut State, have_token: bool) -> Vec<Effect> {
 }
 
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
-    let is_tick = matches!(action, Action::Tick(_));
+    // Heartbeats are as quiet as ticks: they redraw only what they change.
+    let is_tick = matches!(
+        action,
+        Action::Tick(_) | Action::Stream(crate::api::client::StreamEvent::Alive)
+    );
     let status_before = s.status.clone();
     let fx = match action {
         Action::Tick(now) => tick(s, now),
@@ -106,9 +114,20 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Key(k) => key(s, k),
         Action::LoginDone(r) => login_done(
             s,
-            r.map(|r| (r.reviewer, r.window, r.expires_at, Some(r.token))),
+            r.map(|r| {
+                (
+                    r.reviewer,
+                    r.window,
+                    r.expires_at,
+                    Some(r.token),
+                    r.undo_window_secs,
+                )
+            }),
         ),
-        Action::MeDone(r) => login_done(s, r.map(|r| (r.reviewer, r.window, r.expires_at, None))),
+        Action::MeDone(r) => login_done(
+            s,
+            r.map(|r| (r.reviewer, r.window, r.expires_at, None, r.undo_window_secs)),
+        ),
         Action::PageDone { req, result } => page_done(s, req, result),
         Action::DetailDone { req, id, result } => detail_done(s, req, id, result),
         Action::AuditDone { id, result } => {
@@ -134,6 +153,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         },
         Action::Stream(ev) => stream(s, ev),
         Action::OutboxLoaded(r) => outbox_loaded(s, r),
+        Action::ExportDone(r) => reports::export_done(s, r),
+        Action::StatsDone(r) => reports::stats_done(s, r),
         Action::JournalFailed(e) => {
             s.durable = false;
             error(s, StatusMsg::JournalFailed(e));
@@ -151,6 +172,12 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     s.now = now;
     if minute_changed {
         s.dirty = true;
+    }
+    // A silent stream: say so within seconds (the server beats every second).
+    if s.conn == Conn::Connected && s.live.conn(&s.conn, now) == Conn::Reconnecting {
+        s.conn = Conn::Reconnecting;
+        s.dirty = true;
+        warn(s, StatusMsg::ServerSilent);
     }
     let mut fx = Vec::new();
     if let Some(at) = s.login.retry_at
@@ -189,6 +216,7 @@ fn tick(s: &mut State, now: DateTime<Utc>) -> Vec<Effect> {
     {
         s.status = None;
     }
+    fx.extend(queue::search_tick(s));
     fx.extend(pump(s));
     fx
 }
@@ -205,6 +233,14 @@ fn key(s: &mut State, k: KeyAction) -> Vec<Effect> {
     match s.overlay.take() {
         Some(Overlay::Picker(p)) => picker_key(s, p, k),
         Some(Overlay::Confirm(c)) => confirm_key(s, c, k),
+        Some(Overlay::ConfirmFlagged(c)) => flagged::flagged_key(s, c, k),
+        Some(Overlay::Stats) => {
+            // Any key but a scroll closes it.
+            if let KeyAction::Scroll(_) = k {
+                s.overlay = Some(Overlay::Stats);
+            }
+            vec![]
+        }
         Some(Overlay::Help { scroll }) => {
             if let KeyAction::Scroll(d) = k {
                 let v = (i32::from(scroll) + d).clamp(0, 200);

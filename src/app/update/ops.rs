@@ -49,6 +49,7 @@ pub(super) fn enqueue(
         idem: idem(),
         expected_version: version,
         attempts: 0,
+        server_failures: 0,
         retry_at: None,
         image,
         sent: false,
@@ -187,11 +188,23 @@ pub(super) fn op_done(s: &mut State, op: u64, result: Result<OpOk, ApiError>) ->
             warn(s, StatusMsg::SessionExpired);
             vec![]
         }
-        Err(e) if e.is_retryable() => {
+        Err(e)
+            if e.is_retryable()
+                && !(e.is_server_failure() && head.server_failures + 1 >= MAX_SERVER_FAILURES) =>
+        {
             // Same Idempotency-Key and body on the retry: cannot apply twice.
+            let asked = e
+                .retry_after()
+                .and_then(|d| Duration::from_std(d).ok())
+                .map(|d| d.min(Duration::minutes(10)));
             if let Some(h) = s.outbox.items.front_mut() {
                 h.attempts += 1;
-                h.retry_at = Some(s.now + retry_delay(&h.idem, h.attempts));
+                if e.is_server_failure() {
+                    h.server_failures += 1;
+                }
+                // Never sooner than the server asked (429, 503 Retry-After).
+                let backoff = retry_delay(&h.idem, h.attempts);
+                h.retry_at = Some(s.now + asked.map_or(backoff, |a| a.max(backoff)));
             }
             let pending = s.unsent();
             warn(s, StatusMsg::Offline { pending });
@@ -201,12 +214,17 @@ pub(super) fn op_done(s: &mut State, op: u64, result: Result<OpOk, ApiError>) ->
             // A definite no: kept, visible, until the reviewer dismisses it.
             s.outbox.items.pop_front();
             let at = s.now;
+            let refusal = if e.is_server_failure() {
+                Refusal::server_failing(&e, head.server_failures + 1, at)
+            } else {
+                Refusal::from_error(&e, at)
+            };
             let mut fx = vec![Effect::Journal(JournalOp::Refuse {
                 key: head.idem.clone(),
-                refusal: Refusal::from_error(&e, at),
+                refusal: refusal.clone(),
             })];
             s.refused.push(RefusedOp {
-                refusal: Refusal::from_error(&e, at),
+                refusal,
                 op: head.clone(),
             });
             // Later ops on this candidate assumed this one worked: they are
@@ -367,6 +385,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 candidate_id: head.candidate_id,
                 name: head.name.clone(),
                 kind: head.kind.clone(),
+                image: head.image.clone(),
             });
         }
         OpOk::Decision(r) => {
@@ -406,6 +425,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                 candidate_id: head.candidate_id,
                 name: head.name.clone(),
                 kind: head.kind.clone(),
+                image: head.image.clone(),
             });
         }
         OpOk::Feedback => {
@@ -417,10 +437,19 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
         }
         OpOk::Undo(r) => {
             let r = *r;
+            // Say what was undone: the entry the op was made from.
+            let (kind, image) = s
+                .undone
+                .take()
+                .filter(|(id, _, _)| *id == r.undone)
+                .map(|(_, k, i)| (k, i))
+                .unwrap_or((head.kind.clone(), head.image.clone()));
             ok(
                 s,
                 StatusMsg::Undone {
                     name: head.name.clone(),
+                    kind,
+                    image,
                 },
             );
             let id = r.candidate.id;
@@ -429,6 +458,7 @@ fn apply_result(s: &mut State, head: &Op, res: OpOk) -> Vec<Effect> {
                     c.detail = Some(Box::new(r.candidate));
                     let n = c.images().len();
                     c.image = c.image.min(n.saturating_sub(1));
+                    super::candidate::apply_focus(c);
                 }
                 _ => {}
             }

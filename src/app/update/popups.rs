@@ -19,9 +19,13 @@ use super::{info, ok, warn};
 
 pub(super) fn input_key(s: &mut State, mut i: Input, k: KeyAction) -> Vec<Effect> {
     match k {
-        KeyAction::Char(c) => i.text.push(c),
+        KeyAction::Char(c) => {
+            i.text.push(c);
+            super::queue::search_typed(s, &i);
+        }
         KeyAction::Backspace => {
             i.text.pop();
+            super::queue::search_typed(s, &i);
         }
         KeyAction::NextField => match i.kind {
             InputKind::Feedback => {
@@ -40,6 +44,9 @@ pub(super) fn input_key(s: &mut State, mut i: Input, k: KeyAction) -> Vec<Effect
             }
             InputKind::Search => {}
         },
+        KeyAction::Cancel if i.kind == InputKind::Search => {
+            return super::queue::search_cancelled(s);
+        }
         KeyAction::Cancel => return vec![],
         KeyAction::Submit => return input_submit(s, i),
         _ => {}
@@ -63,8 +70,12 @@ pub fn palette_matches(text: &str) -> Vec<Command> {
 fn input_submit(s: &mut State, i: Input) -> Vec<Effect> {
     match i.kind {
         InputKind::Search => {
-            s.queue.query = i.text.trim().to_string();
-            reload_queue(s)
+            let q = i.text.trim().to_string();
+            let sent = s.queue.search_due.is_none() && q == s.queue.query;
+            s.queue.query = q;
+            s.queue.search_due = None;
+            s.queue.search_before = None;
+            if sent { vec![] } else { reload_queue(s) }
         }
         InputKind::Palette => {
             let name = i.text.trim().replace([' ', '-'], "_");

@@ -83,12 +83,13 @@ type Who = (
     crate::api::dto::WindowDto,
     DateTime<Utc>,
     Option<String>,
+    i64,
 );
 
 pub(super) fn login_done(s: &mut State, r: Result<Who, ApiError>) -> Vec<Effect> {
     s.login.busy = false;
     match r {
-        Ok((reviewer, window, expires_at, token)) => {
+        Ok((reviewer, window, expires_at, token, undo_secs)) => {
             let mut fx = Vec::new();
             if let Some(token) = token
                 && s.remember_token
@@ -109,6 +110,7 @@ pub(super) fn login_done(s: &mut State, r: Result<Who, ApiError>) -> Vec<Effect>
                 reviewer,
                 window,
                 expires_at,
+                undo_secs,
             });
             s.login.password.clear();
             s.login.error = None;

@@ -16,7 +16,21 @@ use super::{info, warn};
 
 pub(super) fn stream(s: &mut State, ev: StreamEvent) -> Vec<Effect> {
     match ev {
+        StreamEvent::Alive => {
+            s.live.heard(s.now);
+            let now = s.conn.clone();
+            let next = s.live.conn(&now, s.now);
+            if next != now {
+                // The same connection came back (SIGCONT, a stalled link):
+                // nothing was missed, the stream buffered it.
+                s.conn = next;
+                s.dirty = true;
+                info(s, StatusMsg::Reconnected);
+            }
+            vec![]
+        }
         StreamEvent::Connected => {
+            s.live.connected(s.now);
             let was = std::mem::replace(&mut s.conn, Conn::Connected);
             if was != Conn::Reconnecting || s.session.is_none() {
                 return vec![];
@@ -47,6 +61,7 @@ pub(super) fn stream(s: &mut State, ev: StreamEvent) -> Vec<Effect> {
             }
         }
         StreamEvent::Disconnected(e) => {
+            s.live.lost();
             s.conn = Conn::Reconnecting;
             if e.is_unauthorized() {
                 return api_error(s, e);

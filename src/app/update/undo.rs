@@ -37,10 +37,18 @@ pub(super) fn undo(s: &mut State) -> Vec<Effect> {
         return vec![];
     };
     let mut fx = Vec::new();
-    if matches!(entry.kind, OpKind::Decide { .. }) {
-        // Undoing a decision takes the reviewer back to that candidate.
-        fx.extend(reopen(s, entry.candidate_id, &entry.name));
+    // Undo takes the reviewer back to what it undoes: the candidate, and
+    // for an image op that image.
+    fx.extend(reopen(s, entry.candidate_id, &entry.name));
+    let image_id = match &entry.kind {
+        OpKind::Lock { image_id } | OpKind::Unlock { image_id, .. } => Some(*image_id),
+        _ => None,
+    };
+    if let Some(c) = s.cand.as_mut().filter(|c| c.id == entry.candidate_id) {
+        c.focus_image = image_id;
+        super::candidate::apply_focus(c);
     }
+    s.undone = Some((entry.audit_id, entry.kind.clone(), entry.image.clone()));
     fx.extend(enqueue(
         s,
         entry.candidate_id,

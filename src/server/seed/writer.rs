@@ -165,13 +165,14 @@ async fn write_batch(
     password_hash: &str,
     assets: &[Asset],
 ) -> Result<(), SeedError> {
-    for chunk in b.candidates.chunks(chunk_rows(33)) {
+    for chunk in b.candidates.chunks(chunk_rows(34)) {
         let mut qb = QueryBuilder::<Sqlite>::new(
             "INSERT INTO candidates (id, reg_no, name, id_type, id_number, gender, birth_date, \
              exam_category, district, site, education, school, major, graduation_date, \
              trial_institution, phone, password_hash, created_at, submitted_at, sort_at, updated_at, \
              version, site_state, site_reasons, site_note, site_reviewer, site_decided_at, \
-             district_state, district_reasons, district_note, district_reviewer, district_decided_at) ",
+             district_state, district_reasons, district_note, district_reviewer, district_decided_at, \
+             name_initials) ",
         );
         qb.push_values(chunk, |mut row, c| {
             let r = &c.reviews;
@@ -206,7 +207,8 @@ async fn write_batch(
                 .push_bind(to_json(&r.district.reasons))
                 .push_bind(&r.district.note)
                 .push_bind(&r.district.reviewer)
-                .push_bind(r.district.decided_at);
+                .push_bind(r.district.decided_at)
+                .push_bind(crate::domain::name_key::initials(&c.name));
         });
         qb.build().execute(&mut *tx).await?;
     }

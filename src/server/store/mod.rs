@@ -53,6 +53,9 @@ pub enum StoreError {
     UndoConflict(String),
     #[error("not undoable: {0}")]
     NotUndoable(String),
+    /// The undo window has closed: the action is final.
+    #[error("undo window closed: {0}")]
+    UndoWindowClosed(String),
     #[error("nothing uploaded")]
     NothingUploaded,
     #[error(transparent)]
@@ -126,6 +129,8 @@ pub struct ListQuery {
     /// Keyset position: (sort_at ms, id) of the last item seen.
     pub after: Option<(i64, i64)>,
     pub limit: u32,
+    /// From the end backwards (the cursor then continues backwards).
+    pub descending: bool,
 }
 
 /// A page of the queue and the keyset position after it.
@@ -313,6 +318,24 @@ pub trait Store: Send + Sync + 'static {
         candidate_id: i64,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>>;
+
+    // ------------------------------------------------------------ reports
+    /// The follow-up list of `state` at the caller's level: only candidates
+    /// whose actions are past their undo window, which this makes final.
+    fn follow_up<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        state: ReviewStatus,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::FollowUpList>>;
+    /// The overview of the caller's scope, per site.
+    fn stats<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        stale_days: u32,
+        window: &'a ReviewWindow,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::StatsResponse>>;
 
     // ------------------------------------------------------------ candidate side
     fn candidate_reviews(&self, candidate_id: i64) -> BoxFuture<'_, StoreResult<Reviews>>;

@@ -10,8 +10,10 @@ mod ops;
 mod outbox;
 mod popups;
 mod queue;
+mod reliability;
 mod session;
 mod stream;
+mod trust;
 
 use shenhe::api::dto::*;
 use shenhe::api::error::ApiError;

@@ -194,6 +194,7 @@ fn login_opens_the_journal_and_replays_it_in_order() {
         window: fx::window(),
         expires_at: fx::now() + Duration::hours(1),
         server_time: fx::now(),
+        undo_window_secs: 120,
     };
     let effects = update(&mut s, Action::MeDone(Ok(Box::new(me))));
     assert!(effects.contains(&Effect::Journal(JournalOp::Open {

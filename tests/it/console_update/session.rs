@@ -24,6 +24,7 @@ fn start_with_and_without_token() {
         window: fx::window(),
         expires_at: fx::now() + Duration::hours(1),
         server_time: fx::now(),
+        undo_window_secs: 120,
     };
     let effects = update(&mut s, Action::MeDone(Ok(Box::new(me))));
     assert_eq!(s.screen, Screen::Queue);

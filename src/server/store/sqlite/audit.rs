@@ -11,6 +11,7 @@ use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 
 use super::decisions::check_claim;
+use super::finality;
 use super::rows::{
     ImageSnap, ReviewSnap, bump_candidate, load_cand_scoped, load_image, write_image_state,
     write_reviews,
@@ -226,7 +227,8 @@ impl SqliteStore {
     ) -> BoxFuture<'a, StoreResult<(UndoResponse, Change)>> {
         Box::pin(async move {
             let who = who.clone();
-            self.write(move |conn| Box::pin(undo_in(conn, who, event_id, ctx)))
+            let window = self.undo_window;
+            self.write(move |conn| Box::pin(undo_in(conn, who, event_id, ctx, window)))
                 .await
         })
     }
@@ -237,6 +239,7 @@ async fn undo_in(
     who: ReviewerInfo,
     event_id: i64,
     ctx: Ctx,
+    window: chrono::Duration,
 ) -> StoreResult<(UndoResponse, Change)> {
     let who = &who;
     let ev: AuditRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -258,6 +261,15 @@ async fn undo_in(
     if let Some(u) = ev.undone_by {
         return Err(StoreError::UndoConflict(format!(
             "event {event_id} was already undone by event {u}"
+        )));
+    }
+    let recorded = finality::is_final(&mut *conn, ev.id).await?;
+    let facts = finality::facts(&c, &ev.actor, ev.at, recorded, ctx.now);
+    if !crate::domain::undo_window::is_open(facts, ctx.now, window) {
+        return Err(StoreError::UndoWindowClosed(format!(
+            "event {event_id} is final: its undo window ({} s, or while its reviewer \
+             stays on the candidate) has closed",
+            window.num_seconds()
         )));
     }
     check_claim(&c, who, ctx.now)?;
@@ -356,6 +368,8 @@ async fn undo_in(
         },
     )
     .await?;
+    // What the event told the candidate no longer stands.
+    finality::withdraw_messages(&mut *conn, c.id, &ev.actor, ev.at, audit_id).await?;
     let detail = SqliteStore::detail_in(&mut *conn, who, &c, ctx.now).await?;
     let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
     Ok((

@@ -73,7 +73,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<FeedbackDto>> {
         let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, channel, body, author, created_at FROM feedback WHERE candidate_id = ? \
-             ORDER BY id DESC",
+             AND withdrawn_by IS NULL ORDER BY id DESC",
         )
         .bind(candidate_id)
         .fetch_all(&mut *conn)
@@ -120,7 +120,8 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<(ClaimDto, Change)>> {
         let who = who.clone();
-        Box::pin(self.write(move |conn| Box::pin(claim_in(conn, who, candidate_id, now))))
+        let window = self.undo_window;
+        Box::pin(self.write(move |conn| Box::pin(claim_in(conn, who, candidate_id, now, window))))
     }
 
     pub(super) fn release<'a>(
@@ -397,6 +398,7 @@ async fn claim_in(
     who: ReviewerInfo,
     candidate_id: i64,
     now: DateTime<Utc>,
+    window: chrono::Duration,
 ) -> StoreResult<(ClaimDto, Change)> {
     let c = load_cand_scoped(&mut *conn, candidate_id, &who).await?;
     let current = c
@@ -413,6 +415,15 @@ async fn claim_in(
             held_until: cl.expires_at,
         }),
         ClaimOutcome::Granted(cl) => {
+            let renewal = current
+                .as_ref()
+                .is_some_and(|x| x.reviewer == who.username && x.is_live(now));
+            if !renewal {
+                // Whoever held it before has left: windows past their
+                // minutes close for good (a comeback does not reopen them).
+                super::finality::seal(&mut *conn, &[c.id], now, window, super::finality::Why::Left)
+                    .await?;
+            }
             let c = set_claim(&mut *conn, c.id, Some((&cl.reviewer, ms(cl.expires_at)))).await?;
             Ok((
                 ClaimDto {

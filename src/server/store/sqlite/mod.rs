@@ -19,6 +19,9 @@
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
 //! - `decisions.rs`: decisions, claims, feedback, revealing an ID number
 //! - `audit.rs`: the trail, undo, and what idempotent replays answer with
+//! - `finality.rs`: the undo window: withdrawn messages, final events
+//! - `search.rs`: what the queue's search matches; the names' initials
+//! - `reports.rs`: the follow-up list and the overview of a scope
 //! - `candidate_side.rs`: a candidate's own view, upload, delete, submit
 //! - `auth.rs`: credentials and tokens
 
@@ -26,11 +29,14 @@ mod audit;
 mod auth;
 mod candidate_side;
 mod decisions;
+mod finality;
 mod images;
 mod queue;
 mod readers;
+mod reports;
 mod rows;
 mod script;
+mod search;
 mod writer;
 
 use std::path::Path;
@@ -50,6 +56,7 @@ use super::*;
 
 pub use candidate_side::window_dto;
 pub(crate) use rows::{DupRef, ImageSnap, LevelSnap, ReviewSnap, phase_cols};
+pub use search::backfill_initials;
 pub use writer::{Hold, WriterStats};
 
 /// Read-only connections: SQLite in WAL reads in parallel with the writer,
@@ -66,6 +73,8 @@ pub struct SqliteStore {
     phash: Arc<RwLock<PhashIndex>>,
     /// Tokens and reviewers read in the last few seconds (see `auth.rs`).
     auth: auth::AuthCache,
+    /// How long an action may be undone (see `domain::undo_window`).
+    undo_window: chrono::Duration,
 }
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -126,9 +135,20 @@ impl SqliteStore {
             writer,
             phash: Arc::new(RwLock::new(PhashIndex::default())),
             auth: auth::AuthCache::default(),
+            undo_window: crate::domain::undo_window::DEFAULT,
         };
         store.reload_phash_index().await?;
+        backfill_initials(&store.pool).await?;
         Ok(store)
+    }
+
+    /// The server's undo window (default two minutes).
+    pub fn set_undo_window(&mut self, window: chrono::Duration) {
+        self.undo_window = window;
+    }
+
+    pub fn undo_window(&self) -> chrono::Duration {
+        self.undo_window
     }
 
     /// The read-write pool (see the field): for the seed, tests and tools.
@@ -365,6 +385,26 @@ impl Store for SqliteStore {
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>> {
         self.reveal(who, candidate_id, ctx)
+    }
+
+    // -- reports.rs: the follow-up list and the overview
+    fn follow_up<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        state: ReviewStatus,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::FollowUpList>> {
+        self.follow_up(who, state, now)
+    }
+
+    fn stats<'a>(
+        &'a self,
+        who: &'a ReviewerInfo,
+        stale_days: u32,
+        window: &'a ReviewWindow,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<crate::api::reports::StatsResponse>> {
+        self.stats(who, stale_days, window, now)
     }
 
     // -- candidate_side.rs: what a candidate sees

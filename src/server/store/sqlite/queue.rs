@@ -317,27 +317,23 @@ impl SqliteStore {
                 }
             }
             if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-                let esc = q
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                qb.push(" AND (name LIKE ")
-                    .push_bind(format!("%{esc}%"))
-                    .push(" ESCAPE '\\' OR reg_no LIKE ")
-                    .push_bind(format!("{esc}%"))
-                    .push(" ESCAPE '\\' OR id_number LIKE ")
-                    .push_bind(format!("%{esc}"))
-                    .push(" ESCAPE '\\')");
+                super::search::push_search(&mut qb, q);
             }
+            // Descending: from the end of the queue backwards (`G`).
+            let (cmp, dir) = if query.descending {
+                ("<", " DESC")
+            } else {
+                (">", "")
+            };
             if let Some((at, id)) = query.after {
-                qb.push(" AND (sort_at, id) > (")
+                qb.push(format!(" AND (sort_at, id) {cmp} ("))
                     .push_bind(at)
                     .push(", ")
                     .push_bind(id)
                     .push(")");
             }
             qb.push(format!(
-                " ORDER BY sort_at, id LIMIT {}",
+                " ORDER BY sort_at{dir}, id{dir} LIMIT {}",
                 i64::from(query.limit) + 1
             ));
             qb.push(")) AS items, ");
@@ -362,6 +358,9 @@ impl SqliteStore {
             // Sorted here, not by the aggregate (whose ORDER BY is a sorter
             // per execution): the page is at most limit + 1 rows.
             rows.sort_unstable_by_key(|r| (r.sort_at, r.id));
+            if query.descending {
+                rows.reverse();
+            }
             let next = if rows.len() > query.limit as usize {
                 rows.truncate(query.limit as usize);
                 rows.last().map(|r| (r.sort_at, r.id))
@@ -418,7 +417,8 @@ impl SqliteStore {
                  (SELECT json_group_array(json_array({IMG_COLS}) ORDER BY category, slot) \
                   FROM images WHERE candidate_id = candidates.id) AS images, \
                  (SELECT json_group_array(json_array(id, channel, body, author, created_at) \
-                  ORDER BY id DESC) FROM feedback WHERE candidate_id = candidates.id) AS feedback \
+                  ORDER BY id DESC) FROM feedback WHERE candidate_id = candidates.id \
+                  AND withdrawn_by IS NULL) AS feedback \
                  FROM candidates WHERE id = ?"
             )))
             .bind(id)
