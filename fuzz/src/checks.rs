@@ -16,13 +16,13 @@ use shenhe::api::dto::{
 };
 use shenhe::api::error::ApiError;
 use shenhe::app::keys::Key;
-use shenhe::app::state::Lang;
 use shenhe::domain::imaging::{DecodeLimits, Format, Sniffed, decode_limited, sniff};
 use shenhe::domain::review::{ReviewStatus, Reviews};
 use shenhe::domain::rules::{MAX_UPLOAD_BYTES, ReviewWindow, check_upload};
 use shenhe::domain::{quality, text};
 use shenhe::images::pipeline::{RenderTarget, render_bytes};
 use shenhe::images::{FontSize, ImageWidget, ProtocolKind, TerminalImages, ViewState, draw_bytes};
+use shenhe::lang::Lang;
 use unicode_width::UnicodeWidthStr;
 
 /// Small limits so one iteration stays fast: the code paths are the same

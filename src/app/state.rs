@@ -17,8 +17,7 @@ use super::keys::{Keymap, Mode};
 
 pub use crate::outbox::{ImageRef, OpKind, OutboxEntry, Refusal};
 
-// Compatibility re-export for the integration tests (and fuzz/); src/ uses crate::lang::Lang.
-pub use crate::lang::Lang;
+use crate::lang::Lang;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {

@@ -57,15 +57,6 @@ pub use worker::{
     ImageEvent, ImageEvents, ImageRequest, ImageWorker, RequestId, WorkerConfig, WorkerStats,
 };
 
-/// Compatibility path for tests/show.rs only (it moves with tests/; then
-/// delete this): the command is [`crate::commands::show`], its pictures
-/// [`line`](mod@line). The one reference from `images` up to `commands`.
-#[doc(hidden)]
-pub mod show {
-    pub use super::line::fit_image;
-    pub use crate::commands::show::{EXIT_NOT_FOUND, EXIT_NOT_LOGGED_IN, EXIT_SERVER};
-}
-
 /// A graphics protocol the terminal can draw with (or half-block characters,
 /// which every terminal with colours can show).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

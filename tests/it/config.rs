@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use shenhe::app::keys::{Command, Key, KeyCode};
-use shenhe::app::state::Lang;
 use shenhe::config::{self, ImageProtocol, ThemeName};
+use shenhe::lang::Lang;
 
 fn load(name: &str) -> (config::Config, Option<String>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -12,11 +12,12 @@ use shenhe::api::dto::ImageDto;
 use shenhe::app::action::Action;
 use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction};
-use shenhe::app::state::{Lang, State, ZoomView};
+use shenhe::app::state::{State, ZoomView};
 use shenhe::app::update;
 use shenhe::config::ThemeName;
 use shenhe::images::bandwidth::StepBytes;
 use shenhe::images::{ByteMeter, CountingWriter};
+use shenhe::lang::Lang;
 use shenhe::ui::{self, ImagePainter, Theme};
 
 /// A painter that reports what the live one would: its protocol note, and

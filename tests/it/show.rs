@@ -10,8 +10,9 @@ use std::process::{Command, Output};
 use common::TestServer;
 use shenhe::api::client::{Client, Timeouts};
 use shenhe::api::dto::CandidateDetail;
+use shenhe::commands::show::{EXIT_NOT_FOUND, EXIT_NOT_LOGGED_IN, EXIT_SERVER};
 use shenhe::domain::text::clean;
-use shenhe::images::show::{EXIT_NOT_FOUND, EXIT_NOT_LOGGED_IN, EXIT_SERVER, fit_image};
+use shenhe::images::line::fit_image;
 use shenhe::images::{FontSize, ProtocolKind};
 
 /// A name a candidate could type: a cursor report request, clear screen,

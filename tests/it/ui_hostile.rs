@@ -9,9 +9,10 @@ use shenhe::api::dto::{ClaimDto, FeedbackDto};
 use shenhe::app::action::Action;
 use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction};
-use shenhe::app::state::{ClaimState, Lang, State, Status, StatusKind, StatusMsg};
+use shenhe::app::state::{ClaimState, State, Status, StatusKind, StatusMsg};
 use shenhe::app::update;
 use shenhe::domain::audit::FeedbackChannel;
+use shenhe::lang::Lang;
 use shenhe::ui::{self, Placeholder, Theme};
 
 /// ESC/CSI (device status report and clear screen), OSC 52 (clipboard

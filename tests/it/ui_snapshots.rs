@@ -8,9 +8,10 @@ use shenhe::api::error::ApiError;
 use shenhe::app::action::Action;
 use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction};
-use shenhe::app::state::{ClaimState, Lang, Screen, State, Status, StatusKind, StatusMsg};
+use shenhe::app::state::{ClaimState, Screen, State, Status, StatusKind, StatusMsg};
 use shenhe::app::update;
 use shenhe::config::ThemeName;
+use shenhe::lang::Lang;
 use shenhe::ui::{self, Placeholder, Theme};
 
 fn render(s: &State) -> String {

@@ -10,6 +10,7 @@ use shenhe::app::fixtures as fx;
 use shenhe::app::keys::Command;
 use shenhe::app::state::*;
 use shenhe::app::update;
+use shenhe::lang::Lang;
 
 use super::{cmd, opened, problem};
 

@@ -9,6 +9,7 @@ use shenhe::app::state::*;
 use shenhe::app::update;
 use shenhe::domain::image::Verdict;
 use shenhe::domain::review::{Decision, ReviewStatus};
+use shenhe::lang::Lang;
 
 use super::{accepted, cmd, image_ok, key, opened, sends, typed};
 

@@ -23,6 +23,7 @@ use shenhe::app::keys::{Command, KeyAction};
 use shenhe::app::state::*;
 use shenhe::app::update;
 use shenhe::domain::image::Verdict;
+use shenhe::lang::Lang;
 
 fn cmd(s: &mut State, c: Command) -> Vec<Effect> {
     update(s, Action::Key(KeyAction::Command(c)))

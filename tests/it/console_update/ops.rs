@@ -11,6 +11,7 @@ use shenhe::app::keys::{Command, KeyAction};
 use shenhe::app::state::*;
 use shenhe::app::update;
 use shenhe::domain::image::Verdict;
+use shenhe::lang::Lang;
 
 use super::{accepted, cmd, image_ok, journal, key, opened, problem, sends};
 

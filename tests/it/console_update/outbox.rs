@@ -10,6 +10,7 @@ use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction, Mode};
 use shenhe::app::state::*;
 use shenhe::app::{start, update};
+use shenhe::lang::Lang;
 use shenhe::outbox::{EntryState, Tracked};
 
 use super::{accepted, cmd, image_ok, journal, key, opened, problem, sends, typed};

@@ -6,6 +6,7 @@ use shenhe::app::action::{Action, Effect};
 use shenhe::app::keys::{Command, KeyAction, Mode};
 use shenhe::app::state::*;
 use shenhe::app::update;
+use shenhe::lang::Lang;
 
 use super::{cmd, key, opened, sends, typed};
 

@@ -7,6 +7,7 @@ use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction, Mode};
 use shenhe::app::state::*;
 use shenhe::app::update;
+use shenhe::lang::Lang;
 
 use super::{cmd, key, typed};
 

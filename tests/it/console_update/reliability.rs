@@ -7,6 +7,7 @@ use shenhe::app::action::{Action, Effect};
 use shenhe::app::keys::Command;
 use shenhe::app::state::*;
 use shenhe::app::update;
+use shenhe::lang::Lang;
 
 use super::{cmd, opened, problem, sends};
 

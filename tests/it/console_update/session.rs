@@ -9,6 +9,7 @@ use shenhe::app::fixtures as fx;
 use shenhe::app::keys::{Command, KeyAction, Mode};
 use shenhe::app::state::*;
 use shenhe::app::{start, update};
+use shenhe::lang::Lang;
 
 use super::{cmd, key, opened, problem, sends, typed};
 

@@ -12,6 +12,7 @@ use shenhe::app::keys::Command;
 use shenhe::app::state::*;
 use shenhe::app::update;
 use shenhe::domain::review::ReviewStatus;
+use shenhe::lang::Lang;
 
 use super::{cmd, opened, problem, sends};
 
