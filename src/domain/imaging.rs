@@ -131,7 +131,8 @@ impl Default for DecodeLimits {
 }
 
 /// EXIF orientation, as its number 1..=8 (1 = upright).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct ExifOrientation(pub u8);
 
 impl ExifOrientation {

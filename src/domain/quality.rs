@@ -86,7 +86,7 @@ pub const LOW_CONTRAST_BELOW: f32 = 0.35;
 pub const NEAR_DUPLICATE_MAX_DISTANCE: u32 = 6;
 
 /// What the server stores with each image and the console shows.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QualityReport {
     pub format: Format,
     /// Dimensions as stored in the file (before EXIF orientation), as the

@@ -59,21 +59,76 @@ pub(super) struct Asset {
     pub(super) report: QualityReport,
 }
 
-/// The catalogue with each asset analysed, once per process (the demo and
-/// every test server share it).
+/// The analysis of every asset, committed beside the images
+/// (`assets/quality.json`): the demo and every test server would otherwise
+/// decode all of them at start-up, seconds in an unoptimised build. An
+/// entry counts only while its SHA-256 matches the embedded bytes; a test
+/// keeps the file current (`SHENHE_REGEN_ASSETS=1` rewrites it).
+const TABLE: &str = include_str!("../../../assets/quality.json");
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct TableEntry {
+    name: String,
+    sha256: String,
+    report: QualityReport,
+}
+
+fn analyse(a: &SeedAsset) -> Result<QualityReport, String> {
+    quality::analyze(&a.bytes, DecodeLimits::DEFAULT).map_err(|e| format!("{}: {e}", a.name))
+}
+
+/// The catalogue with each asset's analysis, once per process (the demo and
+/// every test server share it): from the table where it matches, else
+/// computed.
 pub(super) fn analysed_catalogue() -> Result<&'static [Asset], SeedError> {
     static CATALOGUE: std::sync::OnceLock<Result<Vec<Asset>, String>> = std::sync::OnceLock::new();
     let r = CATALOGUE.get_or_init(|| {
+        let table: Vec<TableEntry> = serde_json::from_str(TABLE).unwrap_or_default();
         catalogue()
             .into_iter()
             .map(|a| {
-                let report = quality::analyze(&a.bytes, DecodeLimits::DEFAULT)
-                    .map_err(|e| format!("{}: {e}", a.name))?;
                 let sha256 = hex::encode(Sha256::digest(&a.bytes));
+                let known = table
+                    .iter()
+                    .find(|e| e.name == a.name && e.sha256 == sha256)
+                    .map(|e| e.report);
+                let report = match known {
+                    Some(r) => r,
+                    None => analyse(&a)?,
+                };
                 Ok(Asset { a, sha256, report })
             })
             .collect()
     });
     r.as_deref()
         .map_err(|e| SeedError::Asset("catalogue".into(), e.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed table is what analysing the embedded assets gives now.
+    #[test]
+    fn the_committed_analysis_is_current() {
+        let fresh: Vec<TableEntry> = catalogue()
+            .iter()
+            .map(|a| TableEntry {
+                name: a.name.clone(),
+                sha256: hex::encode(Sha256::digest(&a.bytes)),
+                report: analyse(a).expect("analyse"),
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&fresh).expect("json") + "\n";
+        if std::env::var_os("SHENHE_REGEN_ASSETS").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/quality.json");
+            std::fs::write(path, &text).expect("write assets/quality.json");
+            return;
+        }
+        assert!(
+            TABLE == text,
+            "assets/quality.json is stale (an asset or the analysis changed): \
+             SHENHE_REGEN_ASSETS=1 cargo test --lib the_committed_analysis_is_current"
+        );
+    }
 }
