@@ -1,9 +1,10 @@
 //! JPEGs decoded at the scale the pane needs: the inverse DCT at 1/2, 1/4
 //! or 1/8 of the size (as libjpeg's `scale_denom`), which skips most of the
-//! decoder's work and most of the resize's. A 1600×1100 scan shown in a
-//! 60×30-cell pane (600×600 px) is decoded at 1/2; in an 80×24 terminal at
-//! 1/4. Never below what the pane shows, so the resize only ever shrinks:
-//! the picture is as sharp as from the full decode. Zoom decodes in full.
+//! decoder's work and most of the resize's. Never below the pane's pixels
+//! in either direction, so the resize only ever shrinks: a 1240×1754 A4
+//! scan in a 60×30-cell pane (600×600 px) is decoded at 1/2 (620×877); a
+//! 1600×1100 scan there is decoded in full (550 rows would be fewer than
+//! the pane's 600). Zoom decodes in full.
 
 use image::{DynamicImage, RgbImage};
 
@@ -72,12 +73,19 @@ pub fn decode(
         // CMYK and 16-bit greys: the full decoder knows them.
         _ => return None,
     };
+    let upright_turned = (5..=8).contains(&p.orientation.0);
+    let full = if upright_turned {
+        (p.height, p.width)
+    } else {
+        (p.width, p.height)
+    };
     let mut img = DynamicImage::ImageRgb8(rgb);
     if let Some(o) = image::metadata::Orientation::from_exif(p.orientation.0) {
         img.apply_orientation(o);
     }
     Some(Ok(Source {
         rgb: img.into_rgb8(),
+        full,
     }))
 }
 

@@ -26,15 +26,25 @@ pub const LOW_BANDWIDTH_SCALE: f64 = 0.5;
 /// colour changes on a scan.
 pub const HALFBLOCK_COLOUR_STEP: u8 = 8;
 
-/// An upright, 8-bit RGB source (alpha flattened onto white paper).
+/// An upright, 8-bit RGB source (alpha flattened onto white paper),
+/// possibly decoded at a fraction of its size (see `jpeg_scaled`).
 #[derive(Debug, Clone)]
 pub struct Source {
     pub rgb: RgbImage,
+    /// The picture's own upright size, whatever scale `rgb` was decoded
+    /// at: what the reviewer is told and the view model works in.
+    pub full: (u32, u32),
 }
 
 impl Source {
+    /// The decoded pixels' size: what layout and resize work on.
     pub fn size(&self) -> (u32, u32) {
         self.rgb.dimensions()
+    }
+
+    /// The picture's upright size at full scale.
+    pub fn full_size(&self) -> (u32, u32) {
+        self.full
     }
 
     /// Bytes held, for the cache budget.
@@ -46,9 +56,9 @@ impl Source {
 /// Decode untrusted bytes under `limits`, orientation applied.
 pub fn decode_source(bytes: &[u8], limits: DecodeLimits) -> Result<Source, ImageError> {
     let decoded = decode_limited(bytes, limits)?;
-    Ok(Source {
-        rgb: flatten(decoded.image),
-    })
+    let rgb = flatten(decoded.image);
+    let full = rgb.dimensions();
+    Ok(Source { rgb, full })
 }
 
 /// To RGB8; transparency becomes white, the paper a document is on.
@@ -225,26 +235,34 @@ impl EncodedKey {
 }
 
 /// Encode a rotated source for `area` and `view`: the CPU part after decode.
+/// `source`: the upright source (its decoded size drives the layout, its
+/// full size is what the preview reports).
 pub fn render_source(
     rotated: &RgbImage,
-    source_size: (u32, u32),
+    source: &Source,
     key: &EncodedKey,
 ) -> Result<super::Rendered, ImageError> {
     let area = Size::new(key.area.0, key.area.1);
-    let l = layout(source_size, area, &key.view, &key.target)?;
+    let l = layout(source.size(), area, &key.view, &key.target)?;
     let canvas = rasterize(rotated, &l, &key.target)?;
-    protocol::encode(canvas, &l, &key.target, key.stable_hash(), source_size)
+    protocol::encode(
+        canvas,
+        &l,
+        &key.target,
+        key.stable_hash(),
+        source.full_size(),
+    )
 }
 
-/// The whole pipeline without caches: decode, orient, view, resize, encode.
-pub fn render_bytes(
+/// Decode `bytes` for showing in `area` with `view`: in fit view a JPEG is
+/// decoded at the scale the pane needs (see `jpeg_scaled`), else in full.
+pub fn decode_for_view(
     bytes: &[u8],
     area: Size,
     view: ViewState,
     target: &RenderTarget,
     limits: DecodeLimits,
-) -> Result<super::Rendered, ImageError> {
-    // Fit view: decode no more pixels than the area shows.
+) -> Result<Source, ImageError> {
     let denom = if view.is_fit() {
         let (pw, ph) = target.protocol.pixels_per_cell(target.font);
         let mut want = (u32::from(area.width) * pw, u32::from(area.height) * ph);
@@ -255,11 +273,22 @@ pub fn render_bytes(
     } else {
         1
     };
-    let source = match super::jpeg_scaled::decode(bytes, limits, denom) {
-        Some(s) => s?,
-        None => decode_source(bytes, limits)?,
-    };
+    match super::jpeg_scaled::decode(bytes, limits, denom) {
+        Some(s) => s,
+        None => decode_source(bytes, limits),
+    }
+}
+
+/// The whole pipeline without caches: decode, orient, view, resize, encode.
+pub fn render_bytes(
+    bytes: &[u8],
+    area: Size,
+    view: ViewState,
+    target: &RenderTarget,
+    limits: DecodeLimits,
+) -> Result<super::Rendered, ImageError> {
+    let source = decode_for_view(bytes, area, view, target, limits)?;
     let rotated = resize::rotate(&source.rgb, view.rotation());
     let key = EncodedKey::new(ContentHash::of(bytes), area, view, *target);
-    render_source(&rotated, source.size(), &key)
+    render_source(&rotated, &source, &key)
 }

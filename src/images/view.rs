@@ -274,9 +274,12 @@ impl ViewState {
             };
         }
         let scale = self.scale(g);
-        // The part of the image the area can show at this scale.
-        let cw = ((f64::from(aw) / scale).floor() as u32).clamp(1, iw);
-        let ch = ((f64::from(ah) / scale).floor() as u32).clamp(1, ih);
+        // The part of the image the area can show at this scale. The fit
+        // scale is area/image, and area/scale comes back as 876.9999… for
+        // 877: without the slack, fit would drop a row and draw 599 rows.
+        let shown = |a: u32| (f64::from(a) / scale + 1e-6).floor() as u32;
+        let cw = shown(aw).clamp(1, iw);
+        let ch = shown(ah).clamp(1, ih);
         let (fx, fy) = self.centre();
         let x = (fx * f64::from(iw) - f64::from(cw) / 2.0).round();
         let y = (fy * f64::from(ih) - f64::from(ch) / 2.0).round();
@@ -331,6 +334,21 @@ mod tests {
             }
         );
         assert_eq!(v.out, (600, 375));
+    }
+
+    #[test]
+    fn fit_shows_every_row_despite_rounding() {
+        // 600/877 then 600/scale is 876.9999…: fit must still take all 877
+        // rows to all 600 (the half-size decode of an A4 scan).
+        for image in [(620, 877), (1240, 1754), (155, 220), (310, 439)] {
+            let v = ViewState::fit().compute(Geometry {
+                image,
+                area_px: (600, 600),
+            });
+            assert_eq!((v.crop.x, v.crop.y), (0, 0), "{image:?}");
+            assert_eq!((v.crop.w, v.crop.h), image, "{image:?}");
+            assert_eq!(v.out.1, 600, "{image:?}");
+        }
     }
 
     #[test]

@@ -219,7 +219,7 @@ impl Shared {
             return None;
         }
         let key = self.key(req);
-        let result = pipeline::render_source(&rotated.rgb, source.size(), &key);
+        let result = pipeline::render_source(&rotated.rgb, &source, &key);
         bump(&self.counters.encoded);
         if let Ok(r) = &result {
             self.caches().encoded.insert(key, r.clone(), r.weight());
@@ -270,6 +270,7 @@ impl Shared {
             let upright = self.source(req, Rotation::R0, denom)?;
             Arc::new(Source {
                 rgb: resize::rotate(&upright.rgb, rotation),
+                full: upright.full,
             })
         };
         let mut c = self.caches();
@@ -277,7 +278,7 @@ impl Shared {
             if c.sizes.len() > 8192 {
                 c.sizes.clear();
             }
-            c.sizes.insert(req.sha256, s.size());
+            c.sizes.insert(req.sha256, s.full_size());
         }
         c.decoded
             .insert((req.sha256, rotation, denom), s.clone(), s.weight());

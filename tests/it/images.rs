@@ -256,19 +256,25 @@ fn every_protocol_sends_pane_pixels_not_source_pixels() {
 /// the encoder.
 #[test]
 fn sixel_round_trips_through_libsixel() {
-    if !have("sixel2png") {
-        eprintln!(
-            "NOTE: sixel2png not found (apt-get install libsixel-bin); sixel round trip skipped"
-        );
-        return;
-    }
+    assert!(
+        have("sixel2png"),
+        "sixel2png not found: apt-get install libsixel-bin (the round trip needs libsixel's decoder)"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, bytes, floor) in [
         ("scan", scan_jpeg(), SIXEL_PSNR_FLOOR_SCAN),
         ("id_card", id_card_jpeg(), SIXEL_PSNR_FLOOR_PHOTO),
     ] {
         let t = target(ProtocolKind::Sixel);
-        let src = pipeline::decode_source(&bytes, DecodeLimits::DEFAULT).expect("decode");
+        // The pixels render() feeds the encoder: the same scaled decode.
+        let src = pipeline::decode_for_view(
+            &bytes,
+            Size::new(60, 30),
+            ViewState::fit(),
+            &t,
+            DecodeLimits::DEFAULT,
+        )
+        .expect("decode");
         let l =
             pipeline::layout(src.size(), Size::new(60, 30), &ViewState::fit(), &t).expect("layout");
         let canvas = pipeline::rasterize(&src.rgb, &l, &t).expect("raster");

@@ -41,6 +41,7 @@ mod images;
 mod images_detect;
 mod images_placement;
 mod images_pty;
+mod images_scaled;
 mod images_status;
 mod real_terminals;
 mod reports;
