@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, REPLAY_OF, insert_audit, insert_audit_into, stale};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit, insert_audit_into, stale, store_replay};
 use super::rows::{
     CAND_COLS, CandRow, ReviewSnap, load_cand_scoped, next_snap, write_reviews_into,
 };
@@ -185,13 +185,15 @@ impl SqliteStore {
                         },
                     )
                     .await?;
-                    Ok(FeedbackDto {
+                    let fb = FeedbackDto {
                         id,
                         channel,
                         body,
                         author: who.username.clone(),
                         created_at: ctx.now,
-                    })
+                    };
+                    store_replay(&mut *conn, ctx.replay.as_ref(), 201, &fb, ctx.now).await?;
+                    Ok(fb)
                 })
             })
             .await
