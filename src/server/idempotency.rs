@@ -4,17 +4,20 @@
 //! refused (422 `idempotency_key_reused`).
 //!
 //! A per-key lock serialises concurrent retries, so the second waits for
-//! the first and then replays it instead of acting twice. Against a crash
-//! between an action's commit and its stored response, lock, unlock and
-//! decision look their key up in the audit log inside their own transaction
-//! and answer the retry from it (the current state) instead of acting again
-//! or refusing with 409; so their answer goes out as soon as the action has
-//! committed, and the stored response follows in the writer's next batch,
-//! the key's lock held until it is in. Feedback and undo have no such
-//! lookup (a retry would record the feedback twice, or refuse the undo as
-//! done): they get a [`ReplaySlot`] in the request's extensions and store
-//! the answer in the action's own savepoint, and their response carries
-//! [`StoredWithAction`] so nothing is stored a second time.
+//! the first and then replays it instead of acting twice.
+//!
+//! The reviewer's judging actions (lock, unlock, decision, feedback, undo)
+//! get a [`ReplaySlot`] in the request's extensions and store their answer
+//! in the action's own savepoint: it commits with the action, in the same
+//! fsync, so there is no moment at which the action is durable and its
+//! answer is not (a retry after a crash replays it; without that, a
+//! retried feedback was recorded twice and a retried undo refused). Their
+//! response carries [`StoredWithAction`] so nothing is stored twice. (Lock,
+//! unlock and decision also find their own audit event by key, in the
+//! statement that loads their row, and answer a retry from it: that covers
+//! an answer stored by an older version, or lost with its key.) Every
+//! other keyed call has its response stored here after the handler, in the
+//! writer's next batch, the key's lock held until it is in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

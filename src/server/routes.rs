@@ -305,19 +305,27 @@ pub async fn lock_image(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     OptionalJson(body): OptionalJson<LockRequest>,
-) -> Result<axum::Json<ImageActionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<ImageActionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .judge_image(
             &r.info,
             id,
             Judgement::Lock,
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Unlock an image with reasons: the candidate must replace it. Writes a
@@ -335,8 +343,16 @@ pub async fn unlock_image(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     ApiJson(body): ApiJson<UnlockRequest>,
-) -> Result<axum::Json<ImageActionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<ImageActionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .judge_image(
@@ -346,11 +362,11 @@ pub async fn unlock_image(
                 reasons: body.reasons,
                 note: body.note,
             },
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Decide the candidate at the caller's level.
@@ -368,8 +384,16 @@ pub async fn decide(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     ApiJson(body): ApiJson<DecisionRequest>,
-) -> Result<axum::Json<DecisionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<DecisionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .decide(
@@ -381,11 +405,11 @@ pub async fn decide(
                 reasons: body.reasons,
                 note: body.note,
             },
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Claim (or renew the claim on) a candidate for a few minutes.

@@ -1,7 +1,7 @@
-//! The idempotency crash window for the actions the audit log cannot
-//! answer a retry for by itself: feedback (a retry would record it twice)
-//! and undo (a retry would be refused as already undone). Their stored
-//! answer commits with the action, so:
+//! The idempotency crash window, above all for the actions the audit log
+//! cannot answer a retry for by itself: feedback (a retry would record it
+//! twice) and undo (a retry would be refused as already undone). A judging
+//! action's stored answer commits with the action, so:
 //!
 //! - the answer is in the database before the client has it (no state in
 //!   which the action is committed and its answer is not), and
@@ -151,6 +151,19 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
     assert_eq!(r.headers()["idempotent-replayed"], "true");
     assert_eq!(r.bytes().await.expect("body").to_vec(), sent);
     assert_eq!(api.events_with_key(cids[1], &key).await.len(), 1);
+
+    // A decision stores its answer the same way (one writer job, one fsync).
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = api
+        .post(
+            &format!("/api/v1/candidates/{}/decision", cids[2]),
+            Some(&key),
+            &json!({"level": "site", "decision": "pending", "reasons": ["ONSITE"]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let sent = r.bytes().await.expect("body").to_vec();
+    assert_eq!(stored(&pool, &key).await, Some((200, sent)));
     ts.shutdown().await;
 }
 

@@ -165,9 +165,9 @@ pub struct Ctx {
     pub idempotency_key: Option<String>,
     /// Expected version (image or candidate, by operation).
     pub expected_version: Option<i64>,
-    /// Where an action that has no audit-log replay of its own (feedback,
-    /// undo) stores its answer, inside its own savepoint: a crash between
-    /// its commit and the answer then still leaves the answer to replay.
+    /// Where a judging action (lock, unlock, decision, feedback, undo)
+    /// stores its answer, inside its own savepoint: a crash between its
+    /// commit and the answer then still leaves the answer to replay.
     pub replay: Option<ReplaySlot>,
 }
 

@@ -72,10 +72,11 @@ pub(super) async fn insert_audit(
 pub(super) const REPLAY_OF: &str = "SELECT a.id FROM audit a WHERE a.idempotency_key = ? \
     AND a.actor = ? AND a.target = ? AND a.action = ? ORDER BY a.id LIMIT 1";
 
-/// The answer of an action that the audit log cannot replay by itself
-/// (feedback, undo), stored in the action's own savepoint: it commits with
-/// the action or not at all, so a retry after a crash between the commit
-/// and the answer replays it instead of acting again. The body is the
+/// The answer of a judging action (lock, unlock, decision, feedback, undo),
+/// stored in the action's own savepoint: it commits with the action or not
+/// at all, so a retry after a crash between the commit and the answer
+/// replays it instead of acting again, and no second writer job is needed
+/// to store it. The body is the
 /// JSON the handler sends (`axum::Json` writes it with the same
 /// `serde_json`, byte for byte).
 pub(super) async fn store_replay(

@@ -108,8 +108,16 @@ impl SqliteStore {
                 )?;
             }
             let who = who.clone();
-            self.write(move |conn| Box::pin(decide_in(conn, who, candidate_id, input, ctx)))
-                .await
+            self.write(move |conn| {
+                Box::pin(async move {
+                    let (slot, now) = (ctx.replay.clone(), ctx.now);
+                    let (resp, change) =
+                        decide_in(&mut *conn, who, candidate_id, input, ctx).await?;
+                    store_replay(&mut *conn, slot.as_ref(), 200, &resp, now).await?;
+                    Ok((resp, change))
+                })
+            })
+            .await
         })
     }
 
