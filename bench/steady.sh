@@ -4,9 +4,11 @@
 # RATES decisions/s (default 50,200,1000; queue pages, dossiers and locks
 # beside them, /health at 100/s), SECS seconds each (default 20), then
 # SATURATE seconds (default 10) of CONNS closed-loop lock/unlock workers,
-# then the invariants over the API and the database (exactly once by
-# Idempotency-Key). The server logs its writer's batches every second at
-# debug level; the tool reports them per step.
+# then as long of CONNS closed-loop workers deciding (site level, 审核待定
+# on their own candidate again and again), then the invariants over the
+# API and the database (exactly once by Idempotency-Key). The server logs
+# its writer's batches every second at debug level; the tool reports them
+# per step.
 #
 #   bench/steady.sh [N]
 set -euo pipefail

@@ -5,7 +5,8 @@
 //!
 //!   cargo run --release --example steady -- --server URL \
 //!       [--rates 50,200,1000] [--seconds 20] [--health 100] \
-//!       [--saturate 10] [--conns 64] [--db PATH] [--server-log PATH]
+//!       [--saturate 10] [--saturate-decisions 10] [--conns 64] \
+//!       [--db PATH] [--server-log PATH]
 //!
 //! At each rate R (decisions per second) four streams run side by side, as
 //! reviewers at the console make them: queue pages (the awaiting tab, 50
@@ -14,7 +15,10 @@
 //! each candidate's decision 0.5 s after its dossier; /health at a fixed
 //! rate beside them. Every write carries an Idempotency-Key, like the
 //! console's. Then `--saturate S`: C closed-loop workers lock and unlock
-//! their own image back to back for S seconds, the fsynced-writes ceiling.
+//! their own image back to back for S seconds, the fsynced-writes ceiling;
+//! then `--saturate-decisions S` (default: the same S): C workers decide
+//! their own candidate (site level, 审核待定 again and again) back to back,
+//! the same ceiling for decisions.
 //!
 //! Prints p50/p99/p99.9 per endpoint for each step and, with
 //! `--server-log` (the server run with
@@ -47,6 +51,7 @@ struct Args {
     seconds: u64,
     health: u32,
     saturate: u64,
+    saturate_decisions: Option<u64>,
     conns: usize,
     db: Option<String>,
     server_log: Option<String>,
@@ -59,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         seconds: 20,
         health: 100,
         saturate: 10,
+        saturate_decisions: None,
         conns: 64,
         db: None,
         server_log: None,
@@ -78,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => a.seconds = num(val()?)?,
             "--health" => a.health = num(val()?)? as u32,
             "--saturate" => a.saturate = num(val()?)?,
+            "--saturate-decisions" => a.saturate_decisions = Some(num(val()?)?),
             "--conns" => a.conns = num(val()?)? as usize,
             "--db" => a.db = Some(val()?),
             "--server-log" => a.server_log = Some(val()?),
@@ -440,6 +447,53 @@ async fn saturate(sh: Arc<Shared>, targets: Vec<Target>, until: Instant) -> u64 
     done
 }
 
+/// Closed loop: each worker decides its own candidate (site level, pending
+/// with a reason, again and again) back to back.
+async fn saturate_decisions(sh: Arc<Shared>, cands: Vec<Unit>, until: Instant) -> u64 {
+    let mut tasks = Vec::new();
+    for u in cands {
+        let sh = sh.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = sh.accounts[u.account].0.clone();
+            let mut n = 0u64;
+            while Instant::now() < until {
+                let at = Instant::now();
+                let k = key();
+                let req = DecisionRequest {
+                    level: Level::Site,
+                    decision: Decision::Pending,
+                    reasons: vec![
+                        if n.is_multiple_of(2) {
+                            "MAT_NONCOMPLIANT"
+                        } else {
+                            "ONSITE"
+                        }
+                        .into(),
+                    ],
+                    note: None,
+                    expected_version: None,
+                };
+                let r = client.decide(u.cid, &req, &k).await;
+                sh.record(Ep::Decision, at, &r);
+                if r.is_err() {
+                    break;
+                }
+                sh.acked(k);
+                n += 1;
+            }
+            if let Ok(mut t) = sh.touched.lock() {
+                t.insert(u.cid);
+            }
+            n
+        }));
+    }
+    let mut done = 0;
+    for t in tasks {
+        done += t.await.unwrap_or(0);
+    }
+    done
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -477,11 +531,22 @@ async fn run(args: Args) -> Result<bool, String> {
         .iter()
         .map(|r| *r as usize * args.seconds as usize)
         .sum();
-    let spare = if args.saturate > 0 { args.conns * 4 } else { 0 };
+    let sat_dec = args.saturate_decisions.unwrap_or(args.saturate);
+    let spare = if args.saturate > 0 { args.conns * 4 } else { 0 }
+        + if sat_dec > 0 { args.conns * 3 } else { 0 };
     let mut units = prefetch(&accounts, steps + steps / 20 + spare + 10).await?;
-    // The saturation workers' images come from units no step will reach.
+    // The saturation workers' images and candidates come from units no step
+    // will reach (the candidates from the end, site accounts only).
+    let mut spare_units = units.split_off(units.len() - spare);
+    let mut deciders = Vec::new();
+    if sat_dec > 0 {
+        let mut rest = spare_units.split_off(spare_units.len() - args.conns * 3);
+        rest.retain(|u| accounts[u.account].1 == Level::Site);
+        rest.truncate(args.conns);
+        deciders = rest;
+    }
     let mut targets = Vec::new();
-    for u in units.split_off(units.len() - spare) {
+    for u in spare_units {
         if targets.len() == args.conns {
             break;
         }
@@ -592,6 +657,43 @@ async fn run(args: Args) -> Result<bool, String> {
         (fivexx, transport) = (fivexx + f, transport + t);
         println!(
             "fsynced writes acknowledged: {done} ({:.0}/s)",
+            done as f64 / wall
+        );
+        if let Some(log) = &args.server_log {
+            println!(
+                "writer: {}",
+                writer_log::summary(log, t0, chrono::Utc::now())
+            );
+        }
+    }
+    if sat_dec > 0 && !deciders.is_empty() {
+        let n = deciders.len();
+        let start = Instant::now();
+        let until = start + Duration::from_secs(sat_dec);
+        let t0 = chrono::Utc::now();
+        let health_stream = tokio::spawn(stream(
+            sh.clone(),
+            health.clone(),
+            Ep::Health,
+            args.health,
+            start,
+            Duration::ZERO,
+            Duration::from_secs(sat_dec),
+        ));
+        let done = saturate_decisions(sh.clone(), deciders, until).await;
+        for t in health_stream.await.map_err(|e| e.to_string())? {
+            let _ = t.await;
+        }
+        let wall = start.elapsed().as_secs_f64();
+        let samples = std::mem::take(&mut *sh.samples.lock().map_err(|e| e.to_string())?);
+        println!(
+            "\n== saturation: {n} closed-loop workers, decisions back to back for {} s, /health at {}/s",
+            sat_dec, args.health
+        );
+        let (f, t) = report(&samples, wall);
+        (fivexx, transport) = (fivexx + f, transport + t);
+        println!(
+            "fsynced decisions acknowledged: {done} ({:.0}/s)",
             done as f64 / wall
         );
         if let Some(log) = &args.server_log {

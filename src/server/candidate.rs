@@ -27,6 +27,7 @@ fn ctx(key: IdemKey) -> Ctx {
         now: Utc::now(),
         idempotency_key: key.0,
         expected_version: None,
+        replay: None,
     }
 }
 

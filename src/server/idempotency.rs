@@ -4,13 +4,20 @@
 //! refused (422 `idempotency_key_reused`).
 //!
 //! A per-key lock serialises concurrent retries, so the second waits for
-//! the first and then replays it instead of acting twice. The stored
-//! response is written after the action commits; for a crash between the
-//! two, lock, unlock and decision look their key up in the audit log
-//! inside their own transaction and answer the retry from it (the current
-//! state) instead of acting again or refusing with 409. Because of that the
-//! answer goes out as soon as the action has committed; the stored response
-//! follows in the writer's next batch, the key's lock held until it is in.
+//! the first and then replays it instead of acting twice.
+//!
+//! The reviewer's judging actions (lock, unlock, decision, feedback, undo)
+//! get a [`ReplaySlot`] in the request's extensions and store their answer
+//! in the action's own savepoint: it commits with the action, in the same
+//! fsync, so there is no moment at which the action is durable and its
+//! answer is not (a retry after a crash replays it; without that, a
+//! retried feedback was recorded twice and a retried undo refused). Their
+//! response carries [`StoredWithAction`] so nothing is stored twice. (Lock,
+//! unlock and decision also find their own audit event by key, in the
+//! statement that loads their row, and answer a retry from it: that covers
+//! an answer stored by an older version, or lost with its key.) Every
+//! other keyed call has its response stored here after the handler, in the
+//! writer's next batch, the key's lock held until it is in.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,11 +34,16 @@ use super::AppState;
 use super::auth::{Resolved, resolve};
 use super::error::ApiError;
 use super::extract::{IDEMPOTENCY_KEY, stored_response, valid_idempotency_key};
-use super::store::{StoredResponse, Subject};
+use super::store::{ReplaySlot, StoredResponse, Subject};
 
 /// Bodies are read whole here; larger ones are refused by the route's own
 /// limit anyway.
 const MAX_BODY: usize = super::UPLOAD_BODY_LIMIT + 1024;
+
+/// In a response whose handler had its store save the answer together with
+/// the action (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct StoredWithAction;
 
 #[derive(Debug, Default)]
 pub struct KeyLocks {
@@ -130,13 +142,18 @@ pub async fn middleware(State(st): State<AppState>, req: Request, next: Next) ->
         Err(e) => return ApiError::from(e).into_response(),
     }
 
+    parts.extensions.insert(ReplaySlot {
+        actor: actor.clone(),
+        key: key.clone(),
+        fingerprint: fingerprint.clone(),
+    });
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     // Only a success is remembered: a refused request changed nothing, so
     // running its retry again is just as idempotent (and sees the state
     // as it is then).
-    if !resp.status().is_success() {
+    if !resp.status().is_success() || resp.extensions().get::<StoredWithAction>().is_some() {
         return resp;
     }
     let (rparts, rbody) = resp.into_parts();

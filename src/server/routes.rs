@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,7 +16,10 @@ use super::AppState;
 use super::auth::{self, Reviewer};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdemKey, IfMatch, OptionalJson};
-use super::store::{Blob, Change, Ctx, DecisionInput, Judgement, ListQuery, Subject, sqlite};
+use super::idempotency::StoredWithAction;
+use super::store::{
+    Blob, Change, Ctx, DecisionInput, Judgement, ListQuery, ReplaySlot, Subject, sqlite,
+};
 use crate::api::dto::*;
 use crate::domain::review::ReviewStatus;
 
@@ -28,6 +32,15 @@ fn ctx(key: IdemKey, expected: Option<i64>) -> Ctx {
         now: Utc::now(),
         idempotency_key: key.0,
         expected_version: expected,
+        replay: None,
+    }
+}
+
+/// For the actions that store their own answer (see `idempotency`).
+fn ctx_storing(key: IdemKey, expected: Option<i64>, slot: Option<Extension<ReplaySlot>>) -> Ctx {
+    Ctx {
+        replay: slot.map(|Extension(s)| s),
+        ..ctx(key, expected)
     }
 }
 
@@ -292,19 +305,27 @@ pub async fn lock_image(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     OptionalJson(body): OptionalJson<LockRequest>,
-) -> Result<axum::Json<ImageActionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<ImageActionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .judge_image(
             &r.info,
             id,
             Judgement::Lock,
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Unlock an image with reasons: the candidate must replace it. Writes a
@@ -322,8 +343,16 @@ pub async fn unlock_image(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     ApiJson(body): ApiJson<UnlockRequest>,
-) -> Result<axum::Json<ImageActionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<ImageActionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .judge_image(
@@ -333,11 +362,11 @@ pub async fn unlock_image(
                 reasons: body.reasons,
                 note: body.note,
             },
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Decide the candidate at the caller's level.
@@ -355,8 +384,16 @@ pub async fn decide(
     ApiPath(id): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     ApiJson(body): ApiJson<DecisionRequest>,
-) -> Result<axum::Json<DecisionResponse>, ApiError> {
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<DecisionResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let (resp, change) = st
         .store
         .decide(
@@ -368,11 +405,11 @@ pub async fn decide(
                 reasons: body.reasons,
                 note: body.note,
             },
-            ctx(key, if_match.or(body.expected_version)),
+            ctx_storing(key, if_match.or(body.expected_version), slot),
         )
         .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Claim (or renew the claim on) a candidate for a few minutes.
@@ -417,13 +454,28 @@ pub async fn feedback(
     r: Reviewer,
     ApiPath(id): ApiPath<i64>,
     key: IdemKey,
+    slot: Option<Extension<ReplaySlot>>,
     ApiJson(body): ApiJson<FeedbackRequest>,
-) -> Result<(StatusCode, axum::Json<FeedbackDto>), ApiError> {
+) -> Result<
+    (
+        StatusCode,
+        Option<Extension<StoredWithAction>>,
+        axum::Json<FeedbackDto>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
     let fb = st
         .store
-        .add_feedback(&r.info, id, body.channel, body.body, ctx(key, None))
+        .add_feedback(
+            &r.info,
+            id,
+            body.channel,
+            body.body,
+            ctx_storing(key, None, slot),
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(fb)))
+    Ok((StatusCode::CREATED, stored, axum::Json(fb)))
 }
 
 /// The candidate's audit log, oldest first.
@@ -470,10 +522,21 @@ pub async fn undo(
     ApiPath(event): ApiPath<i64>,
     if_match: IfMatch,
     key: IdemKey,
-) -> Result<axum::Json<UndoResponse>, ApiError> {
-    let (resp, change) = st.store.undo(&r.info, event, ctx(key, if_match.0)).await?;
+    slot: Option<Extension<ReplaySlot>>,
+) -> Result<
+    (
+        Option<Extension<StoredWithAction>>,
+        axum::Json<UndoResponse>,
+    ),
+    ApiError,
+> {
+    let stored = slot.is_some().then_some(Extension(StoredWithAction));
+    let (resp, change) = st
+        .store
+        .undo(&r.info, event, ctx_storing(key, if_match.0, slot))
+        .await?;
     publish(&st, change);
-    Ok(axum::Json(resp))
+    Ok((stored, axum::Json(resp)))
 }
 
 /// Server-sent events (`event: candidate`, data: QueueEvent) for changes in

@@ -468,6 +468,7 @@ pub async fn submit(
         now: Utc::now(),
         idempotency_key: None,
         expected_version: None,
+        replay: None,
     };
     let result = match st
         .app

@@ -37,6 +37,7 @@ mod console_trust_pty;
 mod console_update;
 mod fault_proxy;
 mod fuzz_props;
+mod idempotency_crash;
 mod images;
 mod images_detect;
 mod images_placement;

@@ -118,6 +118,7 @@ fn ctx() -> Ctx {
         now: Utc::now(),
         idempotency_key: None,
         expected_version: None,
+        replay: None,
     }
 }
 

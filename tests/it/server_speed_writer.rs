@@ -90,6 +90,7 @@ async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
                 now: Utc::now(),
                 idempotency_key: None,
                 expected_version: Some(v0),
+                replay: None,
             },
         )
     });

@@ -165,6 +165,19 @@ pub struct Ctx {
     pub idempotency_key: Option<String>,
     /// Expected version (image or candidate, by operation).
     pub expected_version: Option<i64>,
+    /// Where a judging action (lock, unlock, decision, feedback, undo)
+    /// stores its answer, inside its own savepoint: a crash between its
+    /// commit and the answer then still leaves the answer to replay.
+    pub replay: Option<ReplaySlot>,
+}
+
+/// The idempotency layer's slot for a keyed request: whose, which
+/// (method, path, key), and the request's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplaySlot {
+    pub actor: String,
+    pub key: String,
+    pub fingerprint: String,
 }
 
 /// A change to broadcast on the queue's event stream, with the scope that

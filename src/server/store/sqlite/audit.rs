@@ -20,7 +20,9 @@ use super::script::Script;
 use super::{SqliteStore, from_ms, json_list, ms, to_json};
 use crate::api::dto::{AuditEventDto, UndoResponse};
 use crate::domain::audit::AuditAction;
-use crate::server::store::{Change, Ctx, ReviewerInfo, StoreError, StoreResult, StoredResponse};
+use crate::server::store::{
+    Change, Ctx, ReplaySlot, ReviewerInfo, StoreError, StoreResult, StoredResponse,
+};
 
 pub(super) struct AuditInsert<'a> {
     pub(super) at: DateTime<Utc>,
@@ -69,6 +71,39 @@ pub(super) async fn insert_audit(
 /// the same statement that loads its row. NULL without a key.
 pub(super) const REPLAY_OF: &str = "SELECT a.id FROM audit a WHERE a.idempotency_key = ? \
     AND a.actor = ? AND a.target = ? AND a.action = ? ORDER BY a.id LIMIT 1";
+
+/// The answer of a judging action (lock, unlock, decision, feedback, undo),
+/// stored in the action's own savepoint: it commits with the action or not
+/// at all, so a retry after a crash between the commit and the answer
+/// replays it instead of acting again, and no second writer job is needed
+/// to store it. The body is the
+/// JSON the handler sends (`axum::Json` writes it with the same
+/// `serde_json`, byte for byte).
+pub(super) async fn store_replay(
+    conn: &mut SqliteConnection,
+    slot: Option<&ReplaySlot>,
+    status: u16,
+    body: &impl serde::Serialize,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let Some(slot) = slot else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT OR IGNORE INTO idempotency (actor, key, fingerprint, status, \
+         content_type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&slot.actor)
+    .bind(&slot.key)
+    .bind(&slot.fingerprint)
+    .bind(i64::from(status))
+    .bind("application/json")
+    .bind(serde_json::to_vec(body)?)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
 /// The 409 for a stale version: who made the latest change, and when.
 pub(super) async fn stale(
@@ -372,12 +407,11 @@ async fn undo_in(
     finality::withdraw_messages(&mut *conn, c.id, &ev.actor, ev.at, audit_id).await?;
     let detail = SqliteStore::detail_in(&mut *conn, who, &c, ctx.now).await?;
     let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
-    Ok((
-        UndoResponse {
-            audit_id,
-            undone: event_id,
-            candidate: detail,
-        },
-        change,
-    ))
+    let resp = UndoResponse {
+        audit_id,
+        undone: event_id,
+        candidate: detail,
+    };
+    store_replay(&mut *conn, ctx.replay.as_ref(), 200, &resp, ctx.now).await?;
+    Ok((resp, change))
 }

@@ -191,21 +191,13 @@ impl SqliteStore {
 
     /// The token's row, not the cache.
     async fn token_row(&self, token_hash: &str) -> StoreResult<Option<TokenRecord>> {
-        let row: Option<(String, i64, i64, bool)> = sqlx::query_as(
+        let row: Option<TokenCols> = sqlx::query_as(
             "SELECT kind, subject_id, expires_at, revoked FROM tokens WHERE token_hash = ?",
         )
         .bind(token_hash)
         .fetch_optional(&mut *self.reads.get().await?)
         .await?;
-        Ok(row.map(|(kind, id, exp, revoked)| TokenRecord {
-            subject: if kind == "reviewer" {
-                Subject::Reviewer(id)
-            } else {
-                Subject::Candidate(id)
-            },
-            expires_at: from_ms(exp),
-            revoked,
-        }))
+        Ok(row.map(token_record))
     }
 
     pub(super) fn token<'a>(
@@ -234,21 +226,26 @@ impl SqliteStore {
         Box::pin(async move {
             let key = token_hash.to_string();
             let token_hash = key.clone();
-            let done = self
+            // The revoked row comes back from the UPDATE itself, so once the
+            // commit is in, nothing else can fail before the cache hears of
+            // it (a read-back afterwards could, leaving the token valid in
+            // the cache for its last seconds).
+            let row = self
                 .write(move |conn| {
                     Box::pin(async move {
-                        sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = ?")
-                            .bind(token_hash)
-                            .execute(&mut *conn)
-                            .await?;
-                        Ok(())
+                        let row: Option<TokenCols> = sqlx::query_as(
+                            "UPDATE tokens SET revoked = 1 WHERE token_hash = ? \
+                             RETURNING kind, subject_id, expires_at, revoked",
+                        )
+                        .bind(token_hash)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        Ok(row.map(token_record))
                     })
                 })
-                .await;
-            done?;
+                .await?;
             // Remembered as revoked, from the committed row: a lookup that
             // raced the commit cannot put it back as valid (see `token`).
-            let row = self.token_row(&key).await?;
             if let Ok(mut map) = self.auth.tokens.lock() {
                 match row {
                     Some(t) => map.insert(key, (Instant::now(), t)),
@@ -257,5 +254,20 @@ impl SqliteStore {
             }
             Ok(())
         })
+    }
+}
+
+/// A `tokens` row as (kind, subject_id, expires_at, revoked).
+type TokenCols = (String, i64, i64, bool);
+
+fn token_record((kind, id, exp, revoked): TokenCols) -> TokenRecord {
+    TokenRecord {
+        subject: if kind == "reviewer" {
+            Subject::Reviewer(id)
+        } else {
+            Subject::Candidate(id)
+        },
+        expires_at: from_ms(exp),
+        revoked,
     }
 }

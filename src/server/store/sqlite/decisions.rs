@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, REPLAY_OF, insert_audit, insert_audit_into, stale};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit, insert_audit_into, stale, store_replay};
 use super::rows::{
     CAND_COLS, CandRow, ReviewSnap, load_cand_scoped, next_snap, write_reviews_into,
 };
@@ -108,8 +108,16 @@ impl SqliteStore {
                 )?;
             }
             let who = who.clone();
-            self.write(move |conn| Box::pin(decide_in(conn, who, candidate_id, input, ctx)))
-                .await
+            self.write(move |conn| {
+                Box::pin(async move {
+                    let (slot, now) = (ctx.replay.clone(), ctx.now);
+                    let (resp, change) =
+                        decide_in(&mut *conn, who, candidate_id, input, ctx).await?;
+                    store_replay(&mut *conn, slot.as_ref(), 200, &resp, now).await?;
+                    Ok((resp, change))
+                })
+            })
+            .await
         })
     }
 
@@ -185,13 +193,15 @@ impl SqliteStore {
                         },
                     )
                     .await?;
-                    Ok(FeedbackDto {
+                    let fb = FeedbackDto {
                         id,
                         channel,
                         body,
                         author: who.username.clone(),
                         created_at: ctx.now,
-                    })
+                    };
+                    store_replay(&mut *conn, ctx.replay.as_ref(), 201, &fb, ctx.now).await?;
+                    Ok(fb)
                 })
             })
             .await

@@ -5,7 +5,7 @@
 
 use sqlx::sqlite::SqliteConnection;
 
-use super::audit::{AuditInsert, REPLAY_OF, insert_audit_into, stale};
+use super::audit::{AuditInsert, REPLAY_OF, insert_audit_into, stale, store_replay};
 use super::decisions::{check_claim, insert_feedback_into};
 use super::rows::{
     CAND_COLS, CandRow, IMG_COLS, ImageSnap, ImgRow, bump_into, write_image_state_into,
@@ -61,8 +61,16 @@ impl SqliteStore {
                 validate_reasons(ReasonTarget::Image, reasons, note.as_deref())?;
             }
             let who = who.clone();
-            self.write(move |conn| Box::pin(judge_in(conn, who, image_id, judgement, ctx)))
-                .await
+            self.write(move |conn| {
+                Box::pin(async move {
+                    let (slot, now) = (ctx.replay.clone(), ctx.now);
+                    let (resp, change) =
+                        judge_in(&mut *conn, who, image_id, judgement, ctx).await?;
+                    store_replay(&mut *conn, slot.as_ref(), 200, &resp, now).await?;
+                    Ok((resp, change))
+                })
+            })
+            .await
         })
     }
 
