@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crate::app::keys::Command;
 use crate::domain::audit::FeedbackChannel;
 use crate::domain::review::ReviewStatus;
+use crate::domain::text::clean;
 use crate::lang::Lang;
 
 macro_rules! labels {
