@@ -5,6 +5,7 @@
 #
 #   bench/compare.sh                       # fixtures at 60x30 and 120x45
 #   FILES="a.jpg b.png" CELLS="80x40" RUNS=30 bench/compare.sh
+#   SIXEL_ONLY=1 bench/compare.sh          # sixel time, bytes, PSNR (no viu)
 #
 # Fairness: every tool gets the same file and the same cells at a 10x20 px
 # font. chafa learns the cell size from a pty on its stderr (it reads no
@@ -31,7 +32,7 @@ if [ -z "${SHENHE_PTY:-}" ]; then
     }
     need python3 "apt-get install python3"
     need chafa "apt-get install chafa"
-    need viu "cargo install viu"
+    [ -n "${SIXEL_ONLY:-}" ] || need viu "cargo install viu"
     need sixel2png "apt-get install libsixel-bin"
     need cargo "rustup (https://rustup.rs)"
     if ! command -v hyperfine >/dev/null 2>&1; then
@@ -70,7 +71,7 @@ timeit() {
 
 bytes() { printf '    %9d bytes  %s\n' "$(sh -c "$1" | wc -c)" "$1"; }
 
-echo "shenhe render-image vs chafa $(chafa --version | head -1 | awk '{print $3}') vs viu $(viu --version | awk '{print $2}'), font ${FONT}, ${RUNS} runs"
+echo "shenhe render-image vs chafa $(chafa --version | head -1 | awk '{print $3}')$(command -v viu >/dev/null && viu --version | awk '{print " vs viu " $2}'), font ${FONT}, ${RUNS} runs"
 echo "ratios are time / shenhe's time (below 1: faster than shenhe)"
 for f in $FILES; do
     for c in $CELLS; do
@@ -81,32 +82,42 @@ for f in $FILES; do
         ours() { echo "$BIN render-image $f --protocol $1 --cells $c --font-size $FONT"; }
         chafa_cmd() { echo "chafa $1 -s $c $f 2>$SHENHE_PTY"; }
 
-        timeit "half-blocks" \
-            "$(ours halfblocks)" \
-            "$(chafa_cmd "-f symbols --symbols vhalf -c full")" \
-            "viu -b -w $cols -h $rows $f"
-        timeit "sixel" \
-            "$(ours sixel)" \
-            "$(chafa_cmd "-f sixel")"
-        timeit "kitty" \
-            "$(ours kitty)" \
-            "$(chafa_cmd "-f kitty")"
-        timeit "iterm2" \
-            "$(ours iterm2)" \
-            "$(chafa_cmd "-f iterm")" \
-            "TERM_PROGRAM=iTerm.app viu -w $cols -h $rows $f"
+        if [ -n "${SIXEL_ONLY:-}" ]; then
+            timeit "sixel" \
+                "$(ours sixel)" \
+                "$(chafa_cmd "-f sixel")"
+            echo "  output bytes"
+            bytes "$(ours sixel)"
+            bytes "$(chafa_cmd "-f sixel")"
+        else
+            timeit "half-blocks" \
+                "$(ours halfblocks)" \
+                "$(chafa_cmd "-f symbols --symbols vhalf -c full")" \
+                "viu -b -w $cols -h $rows $f"
+            timeit "sixel" \
+                "$(ours sixel)" \
+                "$(chafa_cmd "-f sixel")"
+            timeit "kitty" \
+                "$(ours kitty)" \
+                "$(chafa_cmd "-f kitty")"
+            timeit "iterm2" \
+                "$(ours iterm2)" \
+                "$(chafa_cmd "-f iterm")" \
+                "TERM_PROGRAM=iTerm.app viu -w $cols -h $rows $f"
 
-        echo "  output bytes"
-        bytes "$(ours halfblocks)"
-        bytes "$(chafa_cmd "-f symbols --symbols vhalf -c full")"
-        bytes "viu -b -w $cols -h $rows $f"
-        bytes "$(ours sixel)"
-        bytes "$(chafa_cmd "-f sixel")"
-        bytes "$(ours kitty)"
-        bytes "$(chafa_cmd "-f kitty")"
-        bytes "$(ours iterm2)"
-        bytes "$(chafa_cmd "-f iterm")"
-        bytes "TERM_PROGRAM=iTerm.app viu -w $cols -h $rows $f"
+            echo "  output bytes"
+            bytes "$(ours halfblocks)"
+            bytes "$(chafa_cmd "-f symbols --symbols vhalf -c full")"
+            bytes "viu -b -w $cols -h $rows $f"
+            bytes "$(ours sixel)"
+            bytes "$(chafa_cmd "-f sixel")"
+            bytes "$(ours kitty)"
+            bytes "$(chafa_cmd "-f kitty")"
+            bytes "$(ours iterm2)"
+            bytes "$(chafa_cmd "-f iterm")"
+            bytes "TERM_PROGRAM=iTerm.app viu -w $cols -h $rows $f"
+
+        fi
 
         # Sixel quality on identical pixels.
         $BIN render-image "$f" --protocol kitty --cells "$c" --font-size $FONT >"$TMP/k.out"

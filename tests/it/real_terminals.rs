@@ -127,6 +127,8 @@ struct Painted {
     font: (u32, u32),
     canvas: (u32, u32),
     picture: (u32, u32, u32, u32),
+    /// Escape-sequence bytes the step sent for the picture.
+    bytes: u64,
 }
 
 fn nums(s: &str, sep: char) -> Vec<u32> {
@@ -148,6 +150,7 @@ fn parse_painted(line: &str) -> Option<Painted> {
         font: (*f.first()?, *f.get(1)?),
         canvas: (*v.first()?, *v.get(1)?),
         picture: (*p.first()?, *p.get(1)?, *p.get(2)?, *p.get(3)?),
+        bytes: field("bytes")?.parse().ok()?,
     })
 }
 
@@ -362,12 +365,13 @@ fn run_one(
     }
     let half = psnr(&halfblock_best(&expected, painted.font), &expected, 0, 0);
     println!(
-        "{}: {} — {}; picture {}x{} px at ({ex},{ey}); PSNR {best:.1} dB (half-blocks at best {half:.1} dB)",
+        "{}: {} — {}; picture {}x{} px at ({ex},{ey}), {} bytes; PSNR {best:.1} dB (half-blocks at best {half:.1} dB)",
         setup.name(),
         painted.protocol,
         detected.split("images: ").nth(1).unwrap_or(""),
         ew,
         eh,
+        painted.bytes,
     );
     (painted, best, half)
 }
