@@ -108,7 +108,17 @@ pub struct CandidateQuery {
     pub limit: Option<u32>,
     /// asc (default: the queue's order, first submitted first) or desc
     /// (from its end; `next_cursor` then goes on backwards).
+    #[param(inline, value_type = Option<SortOrder>)]
     pub order: Option<String>,
+}
+
+/// The direction of `GET /api/v1/candidates` (its schema; the query keeps
+/// the text and the handler refuses anything else with 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortOrder {
+    Asc,
+    Desc,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -13,9 +13,11 @@ use crate::domain::review::{Level, ReviewStatus};
 /// Body of `POST /api/v1/follow-up`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FollowUpRequest {
-    /// awaiting_review | pending | passed | rejected | returned (the state at
-    /// the caller's level). Default: pending, the people to call.
+    /// awaiting_review | pending | passed | rejected | returned |
+    /// not_started (the state at the caller's level). Default: pending, the
+    /// people to call.
     #[serde(default)]
+    #[schema(value_type = Option<ReviewStatus>)]
     pub state: Option<String>,
 }
 
@@ -65,7 +67,8 @@ pub struct FollowUpList {
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Awaiting items older than this many days are counted as stale
-    /// (default 3).
+    /// (default 3; at most 365).
+    #[param(minimum = 0, maximum = 365)]
     pub stale_days: Option<u32>,
 }
 

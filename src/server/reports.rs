@@ -24,15 +24,16 @@ use crate::domain::review::ReviewStatus;
 pub async fn follow_up(
     State(st): State<AppState>,
     r: Reviewer,
-    ApiJson(req): ApiJson<FollowUpRequest>,
+    // An object first: serde would take `[]` for a struct of options.
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<axum::Json<FollowUpList>, ApiError> {
+    let req: FollowUpRequest = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| ApiError::unprocessable("invalid_field", e.to_string()))?;
     let state = match req.state.as_deref() {
         None => ReviewStatus::Pending,
-        Some(s) => ReviewStatus::parse(s)
-            .filter(|s| *s != ReviewStatus::NotStarted)
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid_query", format!("unknown state {s:?}"))
-            })?,
+        Some(s) => ReviewStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", format!("unknown state {s:?}"))
+        })?,
     };
     Ok(axum::Json(
         st.store.follow_up(&r.info, state, Utc::now()).await?,
@@ -50,7 +51,13 @@ pub async fn stats(
     r: Reviewer,
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<axum::Json<StatsResponse>, ApiError> {
-    let stale_days = q.stale_days.unwrap_or(3).min(365);
+    let stale_days = q.stale_days.unwrap_or(3);
+    if stale_days > 365 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "stale_days is at most 365",
+        ));
+    }
     Ok(axum::Json(
         st.store
             .stats(&r.info, stale_days, &st.window, Utc::now())
