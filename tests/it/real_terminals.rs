@@ -290,6 +290,11 @@ fn run_one(
                 "initial_window_height=680",
                 "-o",
                 "remember_window_size=no",
+                // The score maps cells to screen pixels from the top-left
+                // corner; kitty by default centres the cell grid in the
+                // pixels left over (680 px = 35 rows of 19 + 15).
+                "-o",
+                "placement_strategy=top-left",
                 "-o",
                 &format!("background={bg}"),
                 "-o",
@@ -365,10 +370,13 @@ fn run_one(
     }
     let half = psnr(&halfblock_best(&expected, painted.font), &expected, 0, 0);
     println!(
-        "{}: {} — {}; picture {}x{} px at ({ex},{ey}), {} bytes; PSNR {best:.1} dB (half-blocks at best {half:.1} dB)",
+        "{}: {} — {}; cells {:?} font {:?} canvas {:?}; picture {}x{} px at ({ex},{ey}), {} bytes; PSNR {best:.1} dB (half-blocks at best {half:.1} dB)",
         setup.name(),
         painted.protocol,
         detected.split("images: ").nth(1).unwrap_or(""),
+        painted.cells,
+        painted.font,
+        painted.canvas,
         ew,
         eh,
         painted.bytes,
