@@ -81,6 +81,10 @@ pub struct DemoArgs {
     /// Number of demo candidates.
     #[arg(long, default_value_t = 200)]
     pub candidates: u32,
+    /// Where image bytes are kept (as for `serve`; default: beside the
+    /// database).
+    #[arg(long, env = "SHENHE_BLOBS", value_name = "ADDR")]
+    pub blobs: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -93,6 +97,13 @@ pub struct ServeArgs {
     /// shenhe.db in the data directory).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Where image bytes are kept, content-addressed: a folder, or
+    /// `s3://BUCKET[/PREFIX]` for S3-compatible storage (credentials,
+    /// region and endpoint from AWS_* variables; several instances need
+    /// one shared store). Default: a folder beside the database
+    /// (shenhe.db → shenhe.blobs/).
+    #[arg(long, env = "SHENHE_BLOBS", value_name = "ADDR")]
+    pub blobs: Option<String>,
     /// Seed demo data and the demo accounts (into an empty database).
     #[arg(long)]
     pub demo: bool,

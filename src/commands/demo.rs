@@ -39,6 +39,7 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
         let server = server::start(server::ServerConfig {
             listen: args.listen,
             db,
+            blobs: args.blobs.clone(),
             demo: Some(args.candidates),
             window: ReviewWindow::around(today),
             tls: None,

@@ -34,6 +34,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         listen: args.listen,
         db: args.db.clone().unwrap_or_else(default_db_path),
+        blobs: args.blobs.clone(),
         demo: args.demo.then_some(args.candidates),
         window,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),

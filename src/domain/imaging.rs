@@ -26,6 +26,15 @@ impl Format {
         }
     }
 
+    /// The inverse of [`Format::as_str`].
+    pub fn from_code(code: &str) -> Option<Format> {
+        match code {
+            "jpeg" => Some(Format::Jpeg),
+            "png" => Some(Format::Png),
+            _ => None,
+        }
+    }
+
     pub fn mime(self) -> &'static str {
         match self {
             Format::Jpeg => "image/jpeg",

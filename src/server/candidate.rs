@@ -140,6 +140,7 @@ pub struct UploadForm {
         (status = 409, description = "`window_closed`, `not_editable`, `slot_full`, `image_locked`", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "`file_too_large` (over 204,800 bytes) or `payload_too_large`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`unsupported_format`, `invalid_image`, `invalid_field`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`blob_store_unavailable`: the image store did not take the bytes; nothing was stored, retry (`Retry-After`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upload(
     State(st): State<AppState>,
@@ -220,6 +221,22 @@ pub async fn accept_upload(
         ApiError::unprocessable("invalid_image", detail)
     })?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    // The bytes first, then the row that names them: a row never points at
+    // a missing object (an object no row names is only space).
+    st.blobs
+        .put(&sha256, bytes::Bytes::from(bytes.clone()))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "storing image bytes");
+            ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "blob_store_unavailable",
+                    "image storage is unavailable; retry shortly (nothing was stored)",
+                )
+            }
+        })?;
     let (image, change) = st
         .store
         .upload(
@@ -309,5 +326,5 @@ pub async fn image_content(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let blob = st.store.candidate_blob(c.id, id).await?;
-    Ok(image_response(&headers, blob))
+    image_response(&st, &headers, blob).await
 }

@@ -13,6 +13,7 @@
 //! - [`openapi`]: the generated OpenAPI document
 
 pub mod auth;
+pub mod blobs;
 pub mod candidate;
 pub mod error;
 pub mod extract;
@@ -51,6 +52,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub db: PathBuf,
+    /// Where image bytes go (`server::blobs::Blobs::from_address`); `None`:
+    /// a folder beside the database (`shenhe.db` → `shenhe.blobs/`).
+    pub blobs: Option<String>,
     /// Seed demo data with this many candidates (only into an empty db).
     pub demo: Option<u32>,
     pub window: ReviewWindow,
@@ -72,6 +76,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Blobs(#[from] blobs::BlobError),
     #[error("TLS setup: {0}")]
     Tls(std::io::Error),
     #[error("seeding demo data: {0}")]
@@ -114,6 +120,8 @@ impl Default for EventHub {
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
+    /// Image bytes, by hash: the store records which, this holds them.
+    pub blobs: blobs::Blobs,
     pub window: ReviewWindow,
     pub events: EventHub,
     pub limiter: auth::LoginLimiter,
@@ -139,12 +147,14 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(
         store: Arc<dyn Store>,
+        blobs: blobs::Blobs,
         window: ReviewWindow,
         undo_window: chrono::Duration,
         shutdown: watch::Receiver<bool>,
     ) -> Result<AppState, auth::AuthError> {
         Ok(AppState(Arc::new(Inner {
             store,
+            blobs,
             window,
             events: EventHub::new(),
             limiter: auth::LoginLimiter::new(5, Duration::from_secs(60)),
@@ -315,14 +325,26 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
+    let blobs = match &config.blobs {
+        Some(address) => blobs::Blobs::from_address(address)?,
+        None => blobs::Blobs::local(&blobs::Blobs::beside(&config.db))?,
+    };
     let mut store = SqliteStore::open(&config.db).await?;
     store.set_undo_window(config.undo_window);
     let store = Arc::new(store);
+    let moved = store.move_legacy_blobs(&blobs).await?;
+    if moved > 0 {
+        tracing::info!(
+            moved,
+            blobs = blobs.describe(),
+            "moved image bytes out of the database"
+        );
+    }
     if let Some(n) = config.demo
         && store.is_empty().await?
     {
         let t = std::time::Instant::now();
-        let report = seed::seed_demo(&store, n, chrono::Utc::now()).await?;
+        let report = seed::seed_demo(&store, &blobs, n, chrono::Utc::now()).await?;
         tracing::info!(
             candidates = report.candidates,
             images = report.images,
@@ -338,8 +360,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         })?;
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
+    tracing::info!(blobs = blobs.describe(), "image bytes");
     let state = AppState::new(
         store.clone() as Arc<dyn Store>,
+        blobs,
         config.window,
         config.undo_window,
         rx.clone(),

@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures::{Stream, StreamExt};
 
-use super::AppState;
 use super::auth::{self, Reviewer};
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery, IdemKey, IfMatch, OptionalJson};
 use super::idempotency::StoredWithAction;
 use super::store::{
-    Blob, Change, Ctx, DecisionInput, Judgement, ListQuery, ReplaySlot, Subject, sqlite,
+    BlobRef, Change, Ctx, DecisionInput, Judgement, ListQuery, ReplaySlot, Subject, sqlite,
 };
+use super::{AppState, Inner};
 use crate::api::dto::*;
 use crate::domain::review::ReviewStatus;
 
@@ -243,7 +243,13 @@ pub async fn candidate(
     ))
 }
 
-pub(crate) fn image_response(headers: &HeaderMap, blob: Blob) -> Response {
+/// An image's bytes, or 304 when the client's `ETag` (the hash) matches,
+/// which needs no read of the blob store at all.
+pub(crate) async fn image_response(
+    st: &Inner,
+    headers: &HeaderMap,
+    blob: BlobRef,
+) -> Result<Response, ApiError> {
     let etag = format!("\"{}\"", blob.sha256);
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -255,7 +261,11 @@ pub(crate) fn image_response(headers: &HeaderMap, blob: Blob) -> Response {
     let mut resp = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        (StatusCode::OK, blob.bytes).into_response()
+        let got = st.blobs.get(&blob.sha256, blob.format).await.map_err(|e| {
+            tracing::error!(error = %e, "image bytes unreadable");
+            ApiError::internal()
+        })?;
+        (StatusCode::OK, got.bytes).into_response()
     };
     let h = resp.headers_mut();
     h.insert(
@@ -265,7 +275,7 @@ pub(crate) fn image_response(headers: &HeaderMap, blob: Blob) -> Response {
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    resp
+    Ok(resp)
 }
 
 /// An image's bytes; `ETag` is its SHA-256.
@@ -284,7 +294,7 @@ pub async fn image_content(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let blob = st.store.image_blob(&r.info, id).await?;
-    Ok(image_response(&headers, blob))
+    image_response(&st, &headers, blob).await
 }
 
 fn publish(st: &AppState, change: Change) {

@@ -362,7 +362,9 @@ pub async fn image(
         return not_found_page();
     };
     match st.app.store.candidate_blob(s.candidate_id, id).await {
-        Ok(blob) => crate::server::routes::image_response(&headers, blob),
+        Ok(blob) => crate::server::routes::image_response(&st.app, &headers, blob)
+            .await
+            .unwrap_or_else(|e| e.into_response()),
         Err(_) => not_found_page(),
     }
 }

@@ -20,6 +20,7 @@ use shenhe::api::client::{Client, Timeouts};
 use shenhe::api::dto::DecisionRequest;
 use shenhe::domain::review::{Decision, Level};
 use shenhe::outbox::{Journal, OpKind, OutboxEntry, Refusal};
+use shenhe::server::blobs::Blobs;
 use shenhe::server::store::SqliteStore;
 use support::child_server::ChildServer;
 use support::fault_proxy::FaultProxy;
@@ -61,7 +62,9 @@ struct Report {
 /// split the awaiting candidates among the reviewers of their site.
 async fn prepare(db: &Path, plan: &Plan) -> HashMap<&'static str, Vec<i64>> {
     let store = SqliteStore::open(db).await.expect("open db");
-    shenhe::server::seed::seed_demo(&store, plan.seed_candidates, chrono::Utc::now())
+    // Where the server process started on this database looks for them.
+    let blobs = Blobs::local(&Blobs::beside(db)).expect("blobs");
+    shenhe::server::seed::seed_demo(&store, &blobs, plan.seed_candidates, chrono::Utc::now())
         .await
         .expect("seed");
     for (user, site) in &REVIEWERS[2..] {

@@ -27,6 +27,18 @@ pub fn open_window() -> ReviewWindow {
 }
 
 impl TestServer {
+    /// The helpers over a server that runs elsewhere (a `shenhe serve`
+    /// child process on `db`, in `dir`).
+    pub fn over(base_url: &str, db: PathBuf, dir: tempfile::TempDir) -> TestServer {
+        TestServer {
+            server: None,
+            base_url: base_url.to_string(),
+            client: Client::new(),
+            db,
+            _dir: dir,
+        }
+    }
+
     /// The demo data with `n` candidates (0: only the demo accounts).
     pub async fn start_demo(n: u32) -> TestServer {
         TestServer::start_with(Some(n), open_window()).await
@@ -53,6 +65,7 @@ impl TestServer {
         let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             db: db.clone(),
+            blobs: None,
             demo,
             window,
             tls: None,

@@ -11,6 +11,7 @@ use crate::support;
 
 use common::TestServer;
 use shenhe::api::dto::{CandidateDetail, CandidateList};
+use shenhe::server::blobs::Blobs;
 use support::console::Console;
 
 const ROWS: u16 = 40;
@@ -46,27 +47,32 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Replace the stored bytes of `image_id` (a test reaching behind the
-/// server's upload checks, as a compromised or buggy backend would).
+/// Make `image_id` name other bytes (a test reaching behind the server's
+/// upload checks, as a compromised or buggy backend would): the bytes go
+/// into the blob store under their own hash, which the image row then
+/// names, so the server's hash check passes and only its format check
+/// stands between them and the console.
 async fn poison(db: &std::path::Path, image_id: i64, bytes: &[u8], format: &str) {
+    use sha2::Digest;
     use sqlx::Connection;
+    let sha = hex::encode(sha2::Sha256::digest(bytes));
+    let blobs = Blobs::local(&Blobs::beside(db)).expect("blobs");
+    blobs
+        .put(&sha, bytes.to_vec().into())
+        .await
+        .expect("put blob");
     let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .expect("open db");
-    let sha: String = sqlx::query_scalar("SELECT sha256 FROM images WHERE id = ?")
-        .bind(image_id)
-        .fetch_one(&mut c)
-        .await
-        .expect("image row");
-    sqlx::query("UPDATE blobs SET bytes = ?, format = ? WHERE sha256 = ?")
-        .bind(bytes)
-        .bind(format)
+    sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, legacy_bytes) VALUES (?, ?, X'')")
         .bind(&sha)
+        .bind(format)
         .execute(&mut c)
         .await
-        .expect("update blob");
-    sqlx::query("UPDATE images SET format = ? WHERE id = ?")
+        .expect("blob row");
+    sqlx::query("UPDATE images SET format = ?, sha256 = ? WHERE id = ?")
         .bind(format)
+        .bind(&sha)
         .bind(image_id)
         .execute(&mut c)
         .await

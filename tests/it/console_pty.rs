@@ -122,6 +122,7 @@ fn review_in_a_real_terminal_then_check_the_api() {
         let server = shenhe::server::start(shenhe::server::ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
             db: db.clone(),
+            blobs: None,
             demo: None,
             window: shenhe::domain::rules::ReviewWindow::around(chrono::Local::now().date_naive()),
             tls: None,

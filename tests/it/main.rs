@@ -26,6 +26,7 @@ mod api_search;
 mod api_undo_truth;
 mod api_uploads;
 mod assets;
+mod blobs;
 mod chaos;
 mod client_events;
 mod config;

@@ -219,7 +219,10 @@ async fn run(pick: usize, actions: Vec<Action>) {
     let store = SqliteStore::open(&dir.path().join("p.db"))
         .await
         .expect("open");
-    seed::seed_demo(&store, 12, Utc::now()).await.expect("seed");
+    let blobs = shenhe::server::blobs::Blobs::local(&dir.path().join("blobs")).expect("blobs");
+    seed::seed_demo(&store, &blobs, 12, Utc::now())
+        .await
+        .expect("seed");
     let window = ReviewWindow::around(chrono::Local::now().date_naive());
     let cid = (pick % 12) as i64 + 1;
     let district = reviewer(true, "");

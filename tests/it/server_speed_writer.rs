@@ -30,7 +30,10 @@ async fn twenty_racing_judgements_are_one_batch_with_one_winner() {
     let store = SqliteStore::open(&dir.path().join("w.db"))
         .await
         .expect("open");
-    seed::seed_demo(&store, 40, Utc::now()).await.expect("seed");
+    let blobs = shenhe::server::blobs::Blobs::local(&dir.path().join("blobs")).expect("blobs");
+    seed::seed_demo(&store, &blobs, 40, Utc::now())
+        .await
+        .expect("seed");
     let who = nanjing();
     let page = store
         .list_candidates(

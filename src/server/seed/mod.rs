@@ -29,6 +29,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::auth;
+use super::blobs::Blobs;
 use super::store::StoreError;
 use super::store::sqlite::SqliteStore;
 use crate::domain::category::MaterialCategory;
@@ -77,10 +78,18 @@ const BATCH: u32 = 10_000;
 /// at the end instead of row by row (`writer::load`).
 pub async fn seed_demo(
     store: &SqliteStore,
+    blobs: &Blobs,
     candidates: u32,
     now: DateTime<Utc>,
 ) -> Result<SeedReport, SeedError> {
     let assets = analysed_catalogue()?;
+    // The few distinct documents every candidate's images are made of.
+    for a in assets {
+        blobs
+            .put(&a.sha256, bytes::Bytes::from(a.a.bytes.clone()))
+            .await
+            .map_err(|e| SeedError::Asset(a.sha256.clone(), e.to_string()))?;
+    }
     let password_hash = auth::hash_password(DEMO_PASSWORD)?;
     let mut accounts = Vec::new();
     for (username, display, level, site) in [

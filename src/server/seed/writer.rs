@@ -118,12 +118,14 @@ pub(super) async fn load(
         .await?;
     }
     for a in assets {
-        sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
-            .bind(&a.sha256)
-            .bind(a.report.format.as_str())
-            .bind(&a.a.bytes)
-            .execute(&mut *tx)
-            .await?;
+        // The bytes went to the blob store before (`seed_demo`).
+        sqlx::query(
+            "INSERT OR IGNORE INTO blobs (sha256, format, legacy_bytes) VALUES (?, ?, X'')",
+        )
+        .bind(&a.sha256)
+        .bind(a.report.format.as_str())
+        .execute(&mut *tx)
+        .await?;
     }
     // Unique indexes stay: they are constraints (and the ones the seed
     // fills, reg_no and (candidate, category, slot), grow at their ends).

@@ -189,15 +189,18 @@ pub struct Change {
     pub event: QueueEvent,
 }
 
-/// An image's bytes as stored.
-#[derive(Debug, Clone)]
-pub struct Blob {
+/// Where an image's bytes are: their hash (the key in the blob store,
+/// `server::blobs`) and the format recorded at upload. The database keeps
+/// no image bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRef {
     pub format: Format,
     pub sha256: String,
-    pub bytes: Vec<u8>,
 }
 
-/// An upload that passed the byte-level checks and was analysed.
+/// An upload that passed the byte-level checks and was analysed; its bytes
+/// are already in the blob store under `sha256` (the store checks them
+/// again and records their metadata).
 #[derive(Debug, Clone)]
 pub struct NewUpload {
     pub category: MaterialCategory,
@@ -279,7 +282,7 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         who: &'a ReviewerInfo,
         image_id: i64,
-    ) -> BoxFuture<'a, StoreResult<Blob>>;
+    ) -> BoxFuture<'a, StoreResult<BlobRef>>;
     fn judge_image<'a>(
         &'a self,
         who: &'a ReviewerInfo,
@@ -358,7 +361,11 @@ pub trait Store: Send + Sync + 'static {
         window: &'a ReviewWindow,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateSelf>>;
-    fn candidate_blob(&self, candidate_id: i64, image_id: i64) -> BoxFuture<'_, StoreResult<Blob>>;
+    fn candidate_blob(
+        &self,
+        candidate_id: i64,
+        image_id: i64,
+    ) -> BoxFuture<'_, StoreResult<BlobRef>>;
     fn upload<'a>(
         &'a self,
         candidate_id: i64,

@@ -326,10 +326,10 @@ async fn upload_in(
         .collect::<StoreResult<Vec<_>>>()?;
     let placement = place(up.category, &occupants, up.slot)?;
 
-    sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, bytes) VALUES (?, ?, ?)")
+    // The bytes are in the blob store already (see `NewUpload`).
+    sqlx::query("INSERT OR IGNORE INTO blobs (sha256, format, legacy_bytes) VALUES (?, ?, X'')")
         .bind(&up.sha256)
         .bind(format.as_str())
-        .bind(&up.bytes)
         .execute(&mut *conn)
         .await?;
     let exact: Vec<(i64,)> = sqlx::query_as(

@@ -15,10 +15,13 @@ use super::{SqliteStore, ms, to_json};
 use crate::api::dto::ImageActionResponse;
 use crate::domain::audit::{AuditAction, FeedbackChannel};
 use crate::domain::image::{self, ImageEvent, ImageOutcome};
-use crate::domain::imaging::{Sniffed, sniff};
+use crate::domain::imaging::Format;
 use crate::domain::reason::{ReasonTarget, validate_reasons};
+use crate::server::blobs::Blobs;
 use crate::server::messages;
-use crate::server::store::{Blob, Change, Ctx, Judgement, ReviewerInfo, StoreError, StoreResult};
+use crate::server::store::{
+    BlobRef, Change, Ctx, Judgement, ReviewerInfo, StoreError, StoreResult,
+};
 use futures::future::BoxFuture;
 
 fn not_blank(s: Option<String>) -> Option<String> {
@@ -30,19 +33,18 @@ impl SqliteStore {
         &'a self,
         who: &'a ReviewerInfo,
         image_id: i64,
-    ) -> BoxFuture<'a, StoreResult<Blob>> {
+    ) -> BoxFuture<'a, StoreResult<BlobRef>> {
         Box::pin(async move {
-            let row: Option<(String, String, Vec<u8>, String, String)> = sqlx::query_as(
-                "SELECT b.format, b.sha256, b.bytes, c.district, c.site FROM images i \
-                 JOIN blobs b ON b.sha256 = i.sha256 JOIN candidates c ON c.id = i.candidate_id \
-                 WHERE i.id = ?",
+            let row: Option<(String, String, String, String)> = sqlx::query_as(
+                "SELECT i.format, i.sha256, c.district, c.site FROM images i \
+                 JOIN candidates c ON c.id = i.candidate_id WHERE i.id = ?",
             )
             .bind(image_id)
             .fetch_optional(&mut *self.reads.get().await?)
             .await?;
             match row {
-                Some((format, sha256, bytes, district, site)) if who.sees(&district, &site) => {
-                    blob(format, sha256, bytes)
+                Some((format, sha256, district, site)) if who.sees(&district, &site) => {
+                    blob_ref(&format, sha256)
                 }
                 _ => Err(StoreError::NotFound),
             }
@@ -78,36 +80,58 @@ impl SqliteStore {
         &self,
         candidate_id: i64,
         image_id: i64,
-    ) -> BoxFuture<'_, StoreResult<Blob>> {
+    ) -> BoxFuture<'_, StoreResult<BlobRef>> {
         Box::pin(async move {
-            let row: Option<(String, String, Vec<u8>)> = sqlx::query_as(
-                "SELECT b.format, b.sha256, b.bytes FROM images i \
-                 JOIN blobs b ON b.sha256 = i.sha256 WHERE i.id = ? AND i.candidate_id = ?",
+            let row: Option<(String, String)> = sqlx::query_as(
+                "SELECT format, sha256 FROM images WHERE id = ? AND candidate_id = ?",
             )
             .bind(image_id)
             .bind(candidate_id)
             .fetch_optional(&mut *self.reads.get().await?)
             .await?;
-            let (format, sha256, bytes) = row.ok_or(StoreError::NotFound)?;
-            blob(format, sha256, bytes)
+            let (format, sha256) = row.ok_or(StoreError::NotFound)?;
+            blob_ref(&format, sha256)
         })
     }
 }
 
-fn blob(format: String, sha256: String, bytes: Vec<u8>) -> StoreResult<Blob> {
-    let format = match sniff(&bytes) {
-        Sniffed::Accepted(f) if f.as_str() == format => f,
-        _ => {
-            return Err(StoreError::Corrupt(format!(
-                "blob {sha256} is not {format}"
-            )));
+impl SqliteStore {
+    /// Copy the bytes that versions before the blob store kept in the
+    /// database into `blobs`, then empty them there: each row only after
+    /// its object is written, so an interrupted move resumes at the next
+    /// start and loses nothing. Returns how many moved.
+    pub async fn move_legacy_blobs(&self, blobs: &Blobs) -> StoreResult<u64> {
+        let mut moved = 0;
+        loop {
+            let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT sha256, legacy_bytes FROM blobs WHERE length(legacy_bytes) > 0 LIMIT 64",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(moved);
+            }
+            for (sha256, bytes) in rows {
+                blobs
+                    .put(&sha256, bytes.into())
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("moving blob {sha256}: {e}")))?;
+                sqlx::query("UPDATE blobs SET legacy_bytes = X'' WHERE sha256 = ?")
+                    .bind(&sha256)
+                    .execute(&self.pool)
+                    .await?;
+                moved += 1;
+            }
         }
-    };
-    Ok(Blob {
-        format,
-        sha256,
-        bytes,
-    })
+    }
+}
+
+/// The blob of an image row; its bytes are checked when read from the
+/// blob store.
+fn blob_ref(format: &str, sha256: String) -> StoreResult<BlobRef> {
+    let format = Format::from_code(format)
+        .ok_or_else(|| StoreError::Corrupt(format!("image {sha256} has format {format:?}")))?;
+    Ok(BlobRef { format, sha256 })
 }
 
 /// What a judgement needs, in one statement: the image's candidate, the

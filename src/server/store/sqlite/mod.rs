@@ -1,6 +1,7 @@
 //! The SQLite store: WAL, `synchronous=FULL`, every write a job of the one
 //! writer task (group commit: see `writer.rs`), reads on a pool of
-//! read-only connections, image bytes content-addressed in `blobs`.
+//! read-only connections. Image bytes are not here: `blobs` holds their
+//! hashes, the bytes are in the blob store (`server::blobs`).
 //!
 //! This file is the connections: opening and migrating the database, the
 //! writer and the read pool, how times and lists are encoded in columns,
@@ -305,7 +306,7 @@ impl Store for SqliteStore {
         &'a self,
         who: &'a ReviewerInfo,
         image_id: i64,
-    ) -> BoxFuture<'a, StoreResult<Blob>> {
+    ) -> BoxFuture<'a, StoreResult<BlobRef>> {
         self.image_blob(who, image_id)
     }
 
@@ -422,7 +423,11 @@ impl Store for SqliteStore {
     }
 
     // -- images.rs: the candidate's own image bytes
-    fn candidate_blob(&self, candidate_id: i64, image_id: i64) -> BoxFuture<'_, StoreResult<Blob>> {
+    fn candidate_blob(
+        &self,
+        candidate_id: i64,
+        image_id: i64,
+    ) -> BoxFuture<'_, StoreResult<BlobRef>> {
         self.candidate_blob(candidate_id, image_id)
     }
 
