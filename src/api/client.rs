@@ -521,8 +521,12 @@ impl Client {
     /// reporting it: a new token restarts it.
     pub async fn run_events(&self, mut emit: impl FnMut(StreamEvent) -> bool) {
         let mut backoff = Duration::from_secs(1);
+        // The last event's id: a reconnection resumes after it.
+        let mut last_id: Option<String> = None;
         loop {
-            let res = self.read_events_once(&mut emit, &mut backoff).await;
+            let res = self
+                .read_events_once(&mut emit, &mut backoff, &mut last_id)
+                .await;
             let err = match res {
                 Ok(false) => return,
                 Ok(true) => ApiError::Connect("the event stream ended".into()),
@@ -547,11 +551,15 @@ impl Client {
         &self,
         emit: &mut impl FnMut(StreamEvent) -> bool,
         backoff: &mut Duration,
+        last_id: &mut Option<String>,
     ) -> Result<bool, ApiError> {
-        let rb = self
+        let mut rb = self
             .stream_http
             .get(self.url("/events"))
             .header("Accept", "text/event-stream");
+        if let Some(id) = last_id.as_deref() {
+            rb = rb.header("Last-Event-ID", id);
+        }
         let resp = self.authed(rb).send().await.map_err(map_err)?;
         let status = resp.status();
         if !status.is_success() {
@@ -570,9 +578,14 @@ impl Client {
                 return Ok(false);
             }
             for msg in parser.feed(&chunk) {
+                if let Some(id) = &msg.id {
+                    *last_id = Some(id.clone());
+                }
                 // Unknown event types and unreadable payloads are skipped:
                 // a newer server may send more than this console knows.
-                if msg.event == "resync" {
+                // `reset`: the server no longer has what we missed;
+                // `resync`: what servers before the event log sent.
+                if msg.event == "reset" || msg.event == "resync" {
                     if !emit(StreamEvent::Resync) {
                         return Ok(false);
                     }

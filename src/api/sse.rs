@@ -6,6 +6,9 @@
 pub struct SseMessage {
     pub event: String,
     pub data: String,
+    /// The message's `id` field, if it had one: sent back as
+    /// `Last-Event-ID` on reconnection.
+    pub id: Option<String>,
 }
 
 /// Incremental `text/event-stream` parser: bytes in, complete messages out.
@@ -15,6 +18,7 @@ pub struct SseParser {
     buf: Vec<u8>,
     event: String,
     data: Vec<String>,
+    id: Option<String>,
 }
 
 /// A server that never sends a newline must not grow our memory forever.
@@ -36,10 +40,12 @@ impl SseParser {
                     out.push(SseMessage {
                         event: std::mem::take(&mut self.event),
                         data: self.data.join("\n"),
+                        id: self.id.take(),
                     });
                     self.data.clear();
                 } else {
                     self.event.clear();
+                    self.id = None;
                 }
                 continue;
             }
@@ -53,6 +59,8 @@ impl SseParser {
             match field.as_str() {
                 "event" => self.event = value,
                 "data" => self.data.push(value),
+                // The spec ignores ids with a NUL.
+                "id" if !value.contains('\0') => self.id = Some(value),
                 _ => {}
             }
         }
@@ -72,17 +80,19 @@ mod tests {
         let mut p = SseParser::default();
         assert!(p.feed(b": keep-alive\n\nevent: cand").is_empty());
         assert!(p.feed(b"idate\ndata: {\"a\":").is_empty());
-        let msgs = p.feed(b"1}\r\n\r\ndata: x\ndata: y\n\n");
+        let msgs = p.feed(b"1}\nid: 41\r\n\r\ndata: x\ndata: y\n\n");
         assert_eq!(
             msgs,
             vec![
                 SseMessage {
                     event: "candidate".into(),
-                    data: "{\"a\":1}".into()
+                    data: "{\"a\":1}".into(),
+                    id: Some("41".into()),
                 },
                 SseMessage {
                     event: String::new(),
-                    data: "x\ny".into()
+                    data: "x\ny".into(),
+                    id: None,
                 }
             ]
         );

@@ -24,6 +24,7 @@ pub mod reports;
 pub mod routes;
 pub mod seed;
 pub mod store;
+pub mod stream;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

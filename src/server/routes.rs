@@ -19,6 +19,7 @@ use super::idempotency::StoredWithAction;
 use super::store::{
     BlobRef, Change, Ctx, DecisionInput, Judgement, ListQuery, ReplaySlot, Subject, sqlite,
 };
+use super::stream::{Item, Subscriber};
 use super::{AppState, Inner};
 use crate::api::dto::*;
 use crate::domain::review::ReviewStatus;
@@ -549,43 +550,51 @@ pub async fn undo(
     Ok((stored, axum::Json(resp)))
 }
 
-/// Server-sent events (`event: candidate`, data: QueueEvent) for changes in
-/// the caller's scope; `event: resync` when events were dropped; a comment
-/// line (`:hb`) every [`HEARTBEAT`] so a console knows within seconds when
-/// the server has stopped answering.
+/// Server-sent events (`event: candidate`, data: QueueEvent, `id`: its
+/// number in the event log) for changes in the caller's scope, in commit
+/// order. A console that reconnects with `Last-Event-ID` gets what it
+/// missed, each change once; `event: reset` when that position is no
+/// longer in the log (reload, then follow). A comment line (`:hb`) every
+/// [`HEARTBEAT`] so a console knows within seconds when the server has
+/// stopped answering.
 #[utoipa::path(get, path = "/api/v1/events", tag = "reviewer", security(("bearer" = [])),
+    params(("Last-Event-ID" = Option<i64>, Header, description = "The `id` of the last event received: resume after it")),
     responses((status = 200, description = "An endless event stream; a `:hb` comment at least every second", content_type = "text/event-stream", body = String)))]
 pub async fn events(
     State(st): State<AppState>,
     r: Reviewer,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let rx = st.events.subscribe();
-    let who = r.info;
-    let stream = futures::stream::unfold((rx, who), |(mut rx, who)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(change) => {
-                    if who.sees(&change.district, &change.site) {
-                        let ev = Event::default()
-                            .event("candidate")
-                            .json_data(&change.event)
-                            .unwrap_or_else(|_| Event::default().comment("encode failed"));
-                        return Some((Ok(ev), (rx, who)));
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Event::default().event("resync").data(n.to_string());
-                    return Some((Ok(ev), (rx, who)));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let sub = Subscriber::start(st.store.clone(), st.events.subscribe(), r.info, resume).await?;
+    let stream = futures::stream::unfold(sub, |mut sub| async move {
+        let ev = match sub.next().await? {
+            Ok(Item::Change(change)) => Event::default()
+                .event("candidate")
+                .id(change.seq.to_string())
+                .json_data(&change.event)
+                .unwrap_or_else(|_| Event::default().comment("encode failed")),
+            Ok(Item::Reset { newest }) => Event::default()
+                .event("reset")
+                .id(newest.to_string())
+                .data(newest.to_string()),
+            Err(e) => {
+                // The log could not be read: end the stream; the console
+                // reconnects with its last id and loses nothing.
+                tracing::warn!(error = %e, "event stream: reading the log");
+                return None;
             }
-        }
+        };
+        Some((Ok(ev), sub))
     });
     let mut shutdown = st.shutdown.clone();
     let stream = stream.take_until(async move {
         let _ = shutdown.wait_for(|down| *down).await;
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("hb"))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("hb")))
 }
 
 /// How often the event stream proves the server alive. Consoles call the

@@ -368,7 +368,7 @@ proptest! {
 
     #[test]
     fn sse_any_chunking(split in 0u8..32, events in prop::collection::vec(
-        (prop::sample::select(&["", "candidate", "resync", "x"][..]), hostile_string(), 0u8..3), 0..6)
+        (prop::sample::select(&["", "candidate", "resync", "reset", "x"][..]), hostile_string(), 0u8..3), 0..6)
     ) {
         let mut body = Vec::new();
         for (ev, data, nl) in events {

@@ -184,9 +184,25 @@ pub struct ReplaySlot {
 /// may see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
+    /// Its number in the event log (commit order); 0 for a replayed
+    /// answer, which changed nothing and is not in the log.
+    pub seq: i64,
     pub district: String,
     pub site: String,
     pub event: QueueEvent,
+}
+
+/// How many of the newest events the log keeps: a console away for longer
+/// (about a day of a busy district) is told to reload instead.
+pub const RETAINED_EVENTS: i64 = 100_000;
+
+/// A slice of the event log, and the range the log holds now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLog {
+    pub changes: Vec<Change>,
+    /// The oldest and newest numbers still in the log (0 when empty).
+    pub oldest: i64,
+    pub newest: i64,
 }
 
 /// Where an image's bytes are: their hash (the key in the blob store,
@@ -334,6 +350,11 @@ pub trait Store: Send + Sync + 'static {
         candidate_id: i64,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>>;
+
+    // ------------------------------------------------------------ events
+    /// Up to `limit` logged changes after `after`, in order, of every scope
+    /// (the stream filters them), and the log's range.
+    fn events_after(&self, after: i64, limit: u32) -> BoxFuture<'_, StoreResult<EventLog>>;
 
     // ------------------------------------------------------------ reports
     /// The follow-up list of `state` at the caller's level: only candidates

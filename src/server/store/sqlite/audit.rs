@@ -406,7 +406,14 @@ async fn undo_in(
     // What the event told the candidate no longer stands.
     finality::withdraw_messages(&mut *conn, c.id, &ev.actor, ev.at, audit_id).await?;
     let detail = SqliteStore::detail_in(&mut *conn, who, &c, ctx.now).await?;
-    let change = c.change(&who.username, AuditAction::Undo.as_str(), ctx.now)?;
+    let change = c
+        .logged_change(
+            &mut *conn,
+            &who.username,
+            AuditAction::Undo.as_str(),
+            ctx.now,
+        )
+        .await?;
     let resp = UndoResponse {
         audit_id,
         undone: event_id,

@@ -179,7 +179,13 @@ impl SqliteStore {
                         )
                         .await?;
                         Ok((
-                            c.change(&c.reg_no, AuditAction::Delete.as_str(), ctx.now)?,
+                            c.logged_change(
+                                &mut *conn,
+                                &c.reg_no,
+                                AuditAction::Delete.as_str(),
+                                ctx.now,
+                            )
+                            .await?,
                             img.id,
                         ))
                     })
@@ -269,7 +275,13 @@ impl SqliteStore {
                     let me = Self::self_in(&mut *conn, &c, window, ctx.now).await?;
                     Ok((
                         me,
-                        c.change(&c.reg_no, AuditAction::Submit.as_str(), ctx.now)?,
+                        c.logged_change(
+                            &mut *conn,
+                            &c.reg_no,
+                            AuditAction::Submit.as_str(),
+                            ctx.now,
+                        )
+                        .await?,
                     ))
                 })
             })
@@ -474,7 +486,8 @@ async fn upload_in(
     .await?;
     Ok((
         img.candidate_dto()?,
-        c.change(&c.reg_no, AuditAction::Upload.as_str(), ctx.now)?,
+        c.logged_change(&mut *conn, &c.reg_no, AuditAction::Upload.as_str(), ctx.now)
+            .await?,
         id,
         r.phash,
     ))

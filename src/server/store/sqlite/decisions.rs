@@ -382,15 +382,18 @@ async fn decide_in(
     let mut rows = script.run(&mut *conn).await?;
     let c: CandRow = rows.next()?;
     let audit_id = rows.next_id()?;
-    let change = c.change(
-        &who.username,
-        &format!(
-            "{}.{}",
-            AuditAction::Decision.as_str(),
-            input.decision.as_str()
-        ),
-        ctx.now,
-    )?;
+    let change = c
+        .logged_change(
+            &mut *conn,
+            &who.username,
+            &format!(
+                "{}.{}",
+                AuditAction::Decision.as_str(),
+                input.decision.as_str()
+            ),
+            ctx.now,
+        )
+        .await?;
     Ok((
         DecisionResponse {
             candidate_id: c.id,
@@ -441,7 +444,8 @@ async fn claim_in(
                     expires_at: cl.expires_at,
                     mine: true,
                 },
-                c.change(&who.username, "claim", now)?,
+                c.logged_change(&mut *conn, &who.username, "claim", now)
+                    .await?,
             ))
         }
     }
@@ -458,7 +462,10 @@ async fn release_in(
         return Ok(None);
     }
     let c = set_claim(&mut *conn, c.id, None).await?;
-    Ok(Some(c.change(&who.username, "release", now)?))
+    Ok(Some(
+        c.logged_change(&mut *conn, &who.username, "release", now)
+            .await?,
+    ))
 }
 
 /// Set or end the claim on a candidate; returns the row as it is now.

@@ -273,7 +273,9 @@ async fn judge_in(
     c.updated_at = ms(ctx.now);
     let dups = SqliteStore::resolve_dups(&mut *conn, who, std::slice::from_ref(&img)).await?;
     let dto = SqliteStore::image_dto(&img, &dups)?;
-    let change = c.change(&who.username, action.as_str(), ctx.now)?;
+    let change = c
+        .logged_change(&mut *conn, &who.username, action.as_str(), ctx.now)
+        .await?;
     Ok((
         ImageActionResponse {
             image: dto,

@@ -19,6 +19,7 @@
 //! - `queue.rs`: the reviewer's queue, its counts, a candidate's dossier
 //! - `images.rs`: image bytes, and a reviewer's lock/unlock of an image
 //! - `decisions.rs`: decisions, claims, feedback, revealing an ID number
+//! - `events.rs`: the event log a resumed stream reads
 //! - `audit.rs`: the trail, undo, and what idempotent replays answer with
 //! - `finality.rs`: the undo window: withdrawn messages, final events
 //! - `search.rs`: what the queue's search matches; the names' initials
@@ -30,6 +31,7 @@ mod audit;
 mod auth;
 mod candidate_side;
 mod decisions;
+mod events;
 mod finality;
 mod images;
 mod queue;
@@ -299,6 +301,11 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateDetail>> {
         self.candidate_detail(who, id, now)
+    }
+
+    // -- events.rs
+    fn events_after(&self, after: i64, limit: u32) -> BoxFuture<'_, StoreResult<EventLog>> {
+        self.events_after(after, limit)
     }
 
     // -- images.rs: image bytes, lock and unlock

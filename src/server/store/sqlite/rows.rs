@@ -179,6 +179,19 @@ impl CandRow {
         who.sees(&self.district, &self.site)
     }
 
+    /// The change this row's write made, appended to the event log in the
+    /// write's own transaction.
+    pub(super) async fn logged_change(
+        &self,
+        conn: &mut SqliteConnection,
+        actor: &str,
+        action: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Change> {
+        super::events::log(conn, self.change(actor, action, now)?).await
+    }
+
+    /// The change as an event (not logged: a replayed answer's).
     pub(super) fn change(
         &self,
         actor: &str,
@@ -187,6 +200,7 @@ impl CandRow {
     ) -> StoreResult<Change> {
         let r = self.reviews()?;
         Ok(Change {
+            seq: 0,
             district: self.district.clone(),
             site: self.site.clone(),
             event: QueueEvent {
