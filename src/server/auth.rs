@@ -1,10 +1,9 @@
 //! Passwords (argon2), opaque bearer tokens stored only as SHA-256, the
 //! extractors that resolve them, and the login rate limit.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -18,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::error::ApiError;
-use super::store::{ReviewerInfo, Subject, TokenRecord};
+use super::store::{ReviewerInfo, Store, StoreResult, Subject, TokenRecord};
 
 /// A reviewer's working day.
 pub const REVIEWER_TOKEN_TTL: chrono::Duration = chrono::Duration::hours(12);
@@ -164,54 +163,54 @@ impl FromRequestParts<AppState> for Candidate {
 }
 
 /// Failed logins per (username, client address): at most `max` in `per`.
-/// In memory: a restart forgets, which only helps the legitimate user.
-#[derive(Debug)]
 pub struct LoginLimiter {
-    max: usize,
-    per: Duration,
-    failures: Mutex<HashMap<(String, IpAddr), Vec<Instant>>>,
+    max: u32,
+    per: chrono::Duration,
+    /// The failures live in the database: the limit holds across every
+    /// instance that shares it.
+    store: Arc<dyn Store>,
 }
 
 impl LoginLimiter {
-    pub fn new(max: usize, per: Duration) -> LoginLimiter {
+    pub fn new(store: Arc<dyn Store>, max: u32, per: Duration) -> LoginLimiter {
         LoginLimiter {
             max,
-            per,
-            failures: Mutex::new(HashMap::new()),
+            per: chrono::Duration::from_std(per).unwrap_or(chrono::Duration::minutes(1)),
+            store,
         }
+    }
+
+    fn key(user: &str, ip: IpAddr) -> String {
+        format!("{user}\u{1f}{ip}")
     }
 
     /// Seconds to wait, if the key is over its budget now.
-    pub fn check(&self, user: &str, ip: IpAddr) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().ok()?;
-        let v = map.get_mut(&(user.to_string(), ip))?;
-        v.retain(|t| now.duration_since(*t) < self.per);
-        if v.len() >= self.max {
-            let oldest = v.iter().min().copied()?;
-            let wait = self.per.saturating_sub(now.duration_since(oldest));
-            Some(wait.as_secs().max(1))
-        } else {
-            None
-        }
-    }
-
-    pub fn fail(&self, user: &str, ip: IpAddr) {
-        let now = Instant::now();
-        if let Ok(mut map) = self.failures.lock() {
-            // Bound the memory an attacker cycling usernames can take.
-            if map.len() > 100_000 {
-                let per = self.per;
-                map.retain(|_, v| v.iter().any(|t| now.duration_since(*t) < per));
+    pub async fn check(&self, user: &str, ip: IpAddr) -> StoreResult<Option<u64>> {
+        let now = Utc::now();
+        let (n, oldest) = self
+            .store
+            .login_failures(&LoginLimiter::key(user, ip), now - self.per)
+            .await?;
+        Ok(match oldest {
+            Some(oldest) if n >= self.max => {
+                let wait = (oldest + self.per - now).num_seconds();
+                Some(u64::try_from(wait).unwrap_or(0).max(1))
             }
-            map.entry((user.to_string(), ip)).or_default().push(now);
-        }
+            _ => None,
+        })
     }
 
-    pub fn succeed(&self, user: &str, ip: IpAddr) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(&(user.to_string(), ip));
-        }
+    pub async fn fail(&self, user: &str, ip: IpAddr) -> StoreResult<()> {
+        let now = Utc::now();
+        self.store
+            .record_login_failure(&LoginLimiter::key(user, ip), now, now - self.per)
+            .await
+    }
+
+    pub async fn succeed(&self, user: &str, ip: IpAddr) -> StoreResult<()> {
+        self.store
+            .clear_login_failures(&LoginLimiter::key(user, ip))
+            .await
     }
 }
 
@@ -231,16 +230,24 @@ mod tests {
         assert_ne!(new_token().0, t);
     }
 
-    #[test]
-    fn limiter_counts_failures_per_key() {
-        let l = LoginLimiter::new(2, Duration::from_secs(60));
+    #[tokio::test]
+    async fn limiter_counts_failures_per_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = crate::server::store::SqliteStore::open(&dir.path().join("l.db"))
+            .await
+            .expect("store");
+        let l = LoginLimiter::new(Arc::new(store), 2, Duration::from_secs(60));
         let ip: IpAddr = [127, 0, 0, 1].into();
-        assert_eq!(l.check("a", ip), None);
-        l.fail("a", ip);
-        l.fail("a", ip);
-        assert!(l.check("a", ip).is_some());
-        assert_eq!(l.check("b", ip), None);
-        l.succeed("a", ip);
-        assert_eq!(l.check("a", ip), None);
+        let other: IpAddr = [10, 0, 0, 1].into();
+        assert_eq!(l.check("a", ip).await.expect("check"), None);
+        l.fail("a", ip).await.expect("fail");
+        assert_eq!(l.check("a", ip).await.expect("check"), None);
+        l.fail("a", ip).await.expect("fail");
+        let wait = l.check("a", ip).await.expect("check");
+        assert!(wait.is_some_and(|w| (1..=60).contains(&w)), "{wait:?}");
+        assert_eq!(l.check("b", ip).await.expect("check"), None);
+        assert_eq!(l.check("a", other).await.expect("check"), None);
+        l.succeed("a", ip).await.expect("succeed");
+        assert_eq!(l.check("a", ip).await.expect("check"), None);
     }
 }

@@ -47,7 +47,7 @@ pub async fn login(
 ) -> Result<axum::Json<CandidateSessionResponse>, ApiError> {
     let ip = peer.ip();
     let key = format!("candidate:{}", req.reg_no);
-    if let Some(wait) = st.limiter.check(&key, ip) {
+    if let Some(wait) = st.limiter.check(&key, ip).await? {
         return Err(ApiError {
             retry_after: Some(wait),
             ..ApiError::new(
@@ -63,7 +63,9 @@ pub async fn login(
         .map_or_else(|| st.dummy_hash.clone(), |c| c.password_hash.clone());
     let ok = auth::verify_password_blocking(req.password.clone(), hash).await;
     let Some(cand) = found.filter(|_| ok) else {
-        st.limiter.fail(&key, ip);
+        if let Err(e) = st.limiter.fail(&key, ip).await {
+            tracing::warn!(error = %e, "login rate limit: recording");
+        }
         tracing::info!(%ip, "candidate login failed");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -71,7 +73,9 @@ pub async fn login(
             "wrong registration number or password",
         ));
     };
-    st.limiter.succeed(&key, ip);
+    if let Err(e) = st.limiter.succeed(&key, ip).await {
+        tracing::warn!(error = %e, "login rate limit: recording");
+    }
     let (token, hash) = auth::new_token();
     let now = Utc::now();
     let expires_at = now + auth::CANDIDATE_TOKEN_TTL;

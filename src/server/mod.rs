@@ -154,11 +154,11 @@ impl AppState {
         shutdown: watch::Receiver<bool>,
     ) -> Result<AppState, auth::AuthError> {
         Ok(AppState(Arc::new(Inner {
+            limiter: auth::LoginLimiter::new(store.clone(), 5, Duration::from_secs(60)),
             store,
             blobs,
             window,
             events: EventHub::new(),
-            limiter: auth::LoginLimiter::new(5, Duration::from_secs(60)),
             idempotency: idempotency::KeyLocks::default(),
             dummy_hash: auth::hash_password("no such user, a dummy to verify against")?,
             shutdown,

@@ -87,7 +87,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<axum::Json<SessionResponse>, ApiError> {
     let ip = peer.ip();
-    if let Some(wait) = st.limiter.check(&req.username, ip) {
+    if let Some(wait) = st.limiter.check(&req.username, ip).await? {
         return Err(ApiError {
             retry_after: Some(wait),
             ..ApiError::new(
@@ -106,7 +106,9 @@ pub async fn login(
     };
     let ok = auth::verify_password_blocking(req.password.clone(), hash).await;
     let Some(info) = info.filter(|_| ok) else {
-        st.limiter.fail(&req.username, ip);
+        if let Err(e) = st.limiter.fail(&req.username, ip).await {
+            tracing::warn!(error = %e, "login rate limit: recording");
+        }
         tracing::info!(%ip, "reviewer login failed");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -114,7 +116,9 @@ pub async fn login(
             "wrong username or password",
         ));
     };
-    st.limiter.succeed(&req.username, ip);
+    if let Err(e) = st.limiter.succeed(&req.username, ip).await {
+        tracing::warn!(error = %e, "login rate limit: recording");
+    }
     let (token, hash) = auth::new_token();
     let now = Utc::now();
     let expires_at = now + auth::REVIEWER_TOKEN_TTL;

@@ -211,7 +211,9 @@ pub async fn login(
     }
     let ip = peer.ip();
     let key = format!("candidate:{reg_no}");
-    if let Some(wait) = st.app.limiter.check(&key, ip) {
+    // A database that cannot answer this fails the credentials lookup next,
+    // which says so in the page.
+    if let Some(wait) = st.app.limiter.check(&key, ip).await.unwrap_or(None) {
         let msg = format!("登录失败次数过多，请 {wait} 秒后再试。");
         let mut r = login_form(
             &headers,
@@ -245,7 +247,9 @@ pub async fn login(
         .map_or_else(|| st.app.dummy_hash.clone(), |c| c.password_hash.clone());
     let ok = auth::verify_password_blocking(f.password, hash).await;
     let Some(cand) = found.filter(|_| ok) else {
-        st.app.limiter.fail(&key, ip);
+        if let Err(e) = st.app.limiter.fail(&key, ip).await {
+            tracing::warn!(error = %e, "login rate limit: recording");
+        }
         tracing::info!(%ip, "candidate web login failed");
         return login_form(
             &headers,
@@ -256,7 +260,9 @@ pub async fn login(
             &reg_no,
         );
     };
-    st.app.limiter.succeed(&key, ip);
+    if let Err(e) = st.app.limiter.succeed(&key, ip).await {
+        tracing::warn!(error = %e, "login rate limit: recording");
+    }
     let (token, token_hash) = auth::new_token();
     let now = Utc::now();
     if let Err(e) = st

@@ -267,6 +267,23 @@ pub trait Store: Send + Sync + 'static {
     fn token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<TokenRecord>>>;
     fn revoke_token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<()>>;
 
+    /// Failed logins of `key` since `since`: how many, and the oldest.
+    fn login_failures<'a>(
+        &'a self,
+        key: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<(u32, Option<DateTime<Utc>>)>>;
+    /// Record a failed login of `key` at `at`; failures of any key before
+    /// `forget_before` may go.
+    fn record_login_failure<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    /// A successful login clears the key's failures.
+    fn clear_login_failures<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>>;
+
     // ------------------------------------------------------------ idempotency
     fn stored_response<'a>(
         &'a self,

@@ -219,6 +219,73 @@ impl SqliteStore {
         })
     }
 
+    pub(super) fn login_failures<'a>(
+        &'a self,
+        key: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<(u32, Option<DateTime<Utc>>)>> {
+        Box::pin(async move {
+            let (n, oldest): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT count(*), min(at) FROM login_failures WHERE key = ? AND at >= ?",
+            )
+            .bind(key)
+            .bind(ms(since))
+            .fetch_one(&mut *self.reads.get().await?)
+            .await?;
+            Ok((u32::try_from(n).unwrap_or(u32::MAX), oldest.map(from_ms)))
+        })
+    }
+
+    pub(super) fn record_login_failure<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let key = key.to_string();
+        Box::pin(self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM login_failures WHERE at < ?")
+                    .bind(ms(forget_before))
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("INSERT INTO login_failures (key, at) VALUES (?, ?)")
+                    .bind(key)
+                    .bind(ms(at))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        }))
+    }
+
+    pub(super) fn clear_login_failures<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let key = key.to_string();
+        Box::pin(async move {
+            // Most logins follow no failure: no write for them.
+            let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM login_failures WHERE key = ?")
+                .bind(&key)
+                .fetch_optional(&mut *self.reads.get().await?)
+                .await?;
+            if any.is_none() {
+                return Ok(());
+            }
+            self.write(move |conn| {
+                Box::pin(async move {
+                    sqlx::query("DELETE FROM login_failures WHERE key = ?")
+                        .bind(key)
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+        })
+    }
+
     pub(super) fn revoke_token<'a>(
         &'a self,
         token_hash: &'a str,

@@ -265,6 +265,27 @@ impl Store for SqliteStore {
         self.revoke_token(token_hash)
     }
 
+    fn login_failures<'a>(
+        &'a self,
+        key: &'a str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<(u32, Option<DateTime<Utc>>)>> {
+        self.login_failures(key, since)
+    }
+
+    fn record_login_failure<'a>(
+        &'a self,
+        key: &'a str,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        self.record_login_failure(key, at, forget_before)
+    }
+
+    fn clear_login_failures<'a>(&'a self, key: &'a str) -> BoxFuture<'a, StoreResult<()>> {
+        self.clear_login_failures(key)
+    }
+
     // -- audit.rs: stored responses for Idempotency-Key replays
     fn stored_response<'a>(
         &'a self,
