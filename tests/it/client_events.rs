@@ -25,21 +25,36 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<StreamEvent>) -> StreamEvent {
         .expect("the reader is running")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn event_stream_reconnects_after_a_cut_and_a_reset() {
-    let server = TestServer::start_demo(4).await;
+/// The client's event reader on `token`, through a fault proxy in front of
+/// `server`: (the proxy, what the reader reports, the reader's task).
+async fn reader_via_proxy(
+    server: &TestServer,
+    token: &str,
+) -> (
+    FaultProxy,
+    mpsc::UnboundedReceiver<StreamEvent>,
+    tokio::task::JoinHandle<()>,
+) {
     let upstream = server
         .base_url
         .trim_start_matches("http://")
         .parse()
         .expect("addr");
     let proxy = FaultProxy::start(upstream).await;
-    let token = server.login("nanjing").await;
-    let client = Client::new(&proxy.url(), Some(token), Timeouts::default()).expect("client");
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let client =
+        Client::new(&proxy.url(), Some(token.to_string()), Timeouts::default()).expect("client");
+    let (tx, rx) = mpsc::unbounded_channel();
     let reader = tokio::spawn(async move {
         client.run_events(|ev| tx.send(ev).is_ok()).await;
     });
+    (proxy, rx, reader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_stream_reconnects_after_a_cut_and_a_reset() {
+    let server = TestServer::start_demo(4).await;
+    let token = server.login("nanjing").await;
+    let (proxy, mut rx, reader) = reader_via_proxy(&server, &token).await;
     assert_eq!(next(&mut rx).await, StreamEvent::Connected);
     for cut in [
         FaultProxy::cut_all as fn(&FaultProxy),
@@ -102,21 +117,11 @@ async fn claims(server: &TestServer, token: &str, id: i64, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_stream_resumes_with_every_change_once_in_order() {
     let server = TestServer::start_demo(24).await;
-    let upstream = server
-        .base_url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("addr");
-    let proxy = FaultProxy::start(upstream).await;
     let token = server.login("nanjing").await;
     let id = server.candidates(&token, Some("awaiting_review")).await[0]["id"]
         .as_i64()
         .expect("id");
-    let client = Client::new(&proxy.url(), Some(token.clone()), Timeouts::default()).expect("c");
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(async move {
-        client.run_events(|ev| tx.send(ev).is_ok()).await;
-    });
+    let (proxy, mut rx, reader) = reader_via_proxy(&server, &token).await;
     assert_eq!(next(&mut rx).await, StreamEvent::Connected);
     claims(&server, &token, id, 1).await;
     assert_eq!(next_change(&mut rx).await.action, "claim");
