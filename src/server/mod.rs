@@ -38,7 +38,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::rules::ReviewWindow;
-use store::{Change, SqliteStore, Store};
+use store::{AnyStore, Change, DbTarget, Store};
 
 /// JSON bodies: a decision or feedback is a few hundred bytes.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -50,7 +50,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    pub db: PathBuf,
+    /// A SQLite file or a PostgreSQL URL.
+    pub db: DbTarget,
     /// Seed demo data with this many candidates (only into an empty db).
     pub demo: Option<u32>,
     pub window: ReviewWindow,
@@ -288,7 +289,7 @@ pub struct RunningServer {
     pub base_url: String,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
-    store: Arc<SqliteStore>,
+    store: AnyStore,
 }
 
 impl RunningServer {
@@ -303,23 +304,27 @@ impl RunningServer {
         res
     }
 
-    /// Resolves when the server has been asked to stop from outside (not
-    /// used by `shutdown`).
-    pub fn store(&self) -> Arc<SqliteStore> {
-        self.store.clone()
+    /// The store the server runs on (tests and tools reach into it).
+    pub fn store(&self) -> &AnyStore {
+        &self.store
+    }
+
+    /// The SQLite store, when that is the engine.
+    pub fn sqlite_store(&self) -> Option<Arc<store::SqliteStore>> {
+        self.store.sqlite()
     }
 }
 
 /// Bind, migrate, seed (demo: only an empty database), and serve in a task.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let DbTarget::Sqlite(path) = &config.db
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)?;
     }
-    let mut store = SqliteStore::open(&config.db).await?;
-    store.set_undo_window(config.undo_window);
-    let store = Arc::new(store);
+    let store = AnyStore::open(&config.db, config.undo_window).await?;
     if let Some(n) = config.demo
-        && store.is_empty().await?
+        && store.as_dyn().is_empty().await?
     {
         let t = std::time::Instant::now();
         let report = seed::seed_demo(&store, n, chrono::Utc::now()).await?;
@@ -339,7 +344,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
     let (tx, rx) = watch::channel(false);
     let state = AppState::new(
-        store.clone() as Arc<dyn Store>,
+        store.as_dyn(),
         config.window,
         config.undo_window,
         rx.clone(),

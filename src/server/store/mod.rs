@@ -1,9 +1,11 @@
-//! Persistence behind a trait, so that a PostgreSQL store can follow the
-//! SQLite one. Every method is one unit of work: it loads what it needs,
+//! Persistence behind a trait, with two engines: SQLite (`sqlite/`, the
+//! embedded default) and PostgreSQL (`postgres/`); `any.rs` picks one. Every method is one unit of work: it loads what it needs,
 //! asks the domain state machines what may happen, and writes the result,
 //! the audit event and any feedback in one transaction.
 
+mod any;
 pub mod phash_index;
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +25,8 @@ use crate::domain::reason::ReasonError;
 use crate::domain::review::{Decision, Level, ReviewStatus, ReviewTransitionError, Reviews};
 use crate::domain::rules::{ReviewWindow, UploadError};
 
+pub use any::{AnyStore, DbTarget};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
