@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::images::ProtocolKind;
+use crate::server::store::DbTarget;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,15 @@ pub enum Command {
     RenderImage(RenderImageArgs),
     /// Write the follow-up list (whom to call, and why) as CSV for Excel.
     Export(ExportArgs),
+    /// Apply the database migrations and exit (before starting instances).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MigrateArgs {
+    /// SQLite file or postgres://user:pass@host:port/db URL.
+    #[arg(long, value_name = "PATH|URL", value_parser = DbTarget::parse)]
+    pub db: DbTarget,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -75,9 +85,10 @@ pub struct DemoArgs {
     /// Address for the in-process server (so other programs can watch it).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
-    /// Database file; seeded only when empty. Default: a fresh temporary one.
-    #[arg(long)]
-    pub db: Option<PathBuf>,
+    /// Database file or postgres:// URL; seeded only when empty. Default: a
+    /// fresh temporary file.
+    #[arg(long, value_name = "PATH|URL", value_parser = DbTarget::parse)]
+    pub db: Option<DbTarget>,
     /// Number of demo candidates.
     #[arg(long, default_value_t = 200)]
     pub candidates: u32,
@@ -94,9 +105,11 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
     /// SQLite database file, created and migrated if needed (default:
-    /// shenhe.db in the data directory).
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// shenhe.db in the data directory), or a postgres://user:pass@host:port/db
+    /// URL (several instances may share one database).
+    #[arg(long, value_name = "PATH|URL", value_parser = DbTarget::parse)]
+    #[arg(env = "SHENHE_DB")]
+    pub db: Option<DbTarget>,
     /// Where image bytes are kept, content-addressed: a folder, or
     /// `s3://BUCKET[/PREFIX]` for S3-compatible storage (credentials,
     /// region and endpoint from AWS_* variables; several instances need

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Show(ref args)) => commands::show::run(&cli, args, &rt),
         Some(Command::Export(ref args)) => commands::export::run(&cli, args, &rt),
+        Some(Command::Migrate(ref args)) => commands::migrate::run(args, &rt),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -34,7 +34,7 @@ pub fn run(cli: &Cli, args: DemoArgs, rt: &LazyRuntime) -> Result<(), Failure> {
         let db = args
             .db
             .clone()
-            .unwrap_or_else(|| tmp.path().join("demo.db"));
+            .unwrap_or_else(|| tmp.path().join("demo.db").into());
         let today = chrono::Local::now().date_naive();
         let server = server::start(server::ServerConfig {
             listen: args.listen,

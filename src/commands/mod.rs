@@ -7,6 +7,7 @@
 //! - [`serve`]: the reference server alone.
 //! - [`show`]: one dossier and its images printed to the scrollback.
 //! - [`export`]: the follow-up list as CSV.
+//! - [`migrate`]: apply the database migrations and exit.
 //! - [`render_image`]: the escape sequence the console would draw for a file.
 //!
 //! Logging set-up and the tokio runtime are here, shared by all of them.
@@ -25,6 +26,7 @@ macro_rules! say {
 pub mod console;
 pub mod demo;
 pub mod export;
+pub mod migrate;
 pub mod render_image;
 pub mod serve;
 pub mod show;

@@ -33,7 +33,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let config = ServerConfig {
         listen: args.listen,
-        db: args.db.clone().unwrap_or_else(default_db_path),
+        db: args.db.clone().unwrap_or_else(|| default_db_path().into()),
         blobs: args.blobs.clone(),
         demo: args.demo.then_some(args.candidates),
         window,
@@ -41,7 +41,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         undo_window: chrono::Duration::seconds(i64::from(args.undo_window)),
         request_timeout: crate::server::REQUEST_TIMEOUT,
     };
-    tracing::info!(target: LOG, db = %config.db.display(), window = %window.short(), "starting");
+    tracing::info!(target: LOG, db = %config.db, window = %window.short(), "starting");
     let server = start(config).await?;
     tracing::info!(target: LOG, url = %server.base_url, "listening");
     // Printed for scripts that start the server on port 0.

@@ -40,7 +40,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::rules::ReviewWindow;
-use store::{Change, SqliteStore, Store};
+use store::{AnyStore, Change, DbTarget, Store};
 
 /// JSON bodies: a decision or feedback is a few hundred bytes.
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -52,9 +52,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
-    pub db: PathBuf,
+    /// A SQLite file or a PostgreSQL URL.
+    pub db: DbTarget,
     /// Where image bytes go (`server::blobs::Blobs::from_address`); `None`:
-    /// a folder beside the database (`shenhe.db` → `shenhe.blobs/`).
+    /// a folder beside a SQLite database (`shenhe.db` → `shenhe.blobs/`),
+    /// or in the data directory beside PostgreSQL (one instance only).
     pub blobs: Option<String>,
     /// Seed demo data with this many candidates (only into an empty db).
     pub demo: Option<u32>,
@@ -299,7 +301,7 @@ pub struct RunningServer {
     pub base_url: String,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
-    store: Arc<SqliteStore>,
+    store: AnyStore,
 }
 
 impl RunningServer {
@@ -314,35 +316,47 @@ impl RunningServer {
         res
     }
 
-    /// Resolves when the server has been asked to stop from outside (not
-    /// used by `shutdown`).
-    pub fn store(&self) -> Arc<SqliteStore> {
-        self.store.clone()
+    /// The store the server runs on (tests and tools reach into it).
+    pub fn store(&self) -> &AnyStore {
+        &self.store
+    }
+
+    /// The SQLite store, when that is the engine.
+    pub fn sqlite_store(&self) -> Option<Arc<store::SqliteStore>> {
+        self.store.sqlite()
     }
 }
 
 /// Bind, migrate, seed (demo: only an empty database), and serve in a task.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    if let Some(dir) = config.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let DbTarget::Sqlite(path) = &config.db
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)?;
     }
-    let blobs = match &config.blobs {
-        Some(address) => blobs::Blobs::from_address(address)?,
-        None => blobs::Blobs::local(&blobs::Blobs::beside(&config.db))?,
+    let blobs = match (&config.blobs, &config.db) {
+        (Some(address), _) => blobs::Blobs::from_address(address)?,
+        (None, DbTarget::Sqlite(path)) => blobs::Blobs::local(&blobs::Blobs::beside(path))?,
+        (None, DbTarget::Postgres(_)) => {
+            tracing::warn!(
+                "image bytes in a local folder: several instances need one shared store (--blobs s3://…)"
+            );
+            blobs::Blobs::local(&blobs::Blobs::beside(&default_db_path()))?
+        }
     };
-    let mut store = SqliteStore::open(&config.db).await?;
-    store.set_undo_window(config.undo_window);
-    let store = Arc::new(store);
-    let moved = store.move_legacy_blobs(&blobs).await?;
-    if moved > 0 {
-        tracing::info!(
-            moved,
-            blobs = blobs.describe(),
-            "moved image bytes out of the database"
-        );
+    let store = AnyStore::open(&config.db, config.undo_window).await?;
+    if let Some(sqlite) = store.sqlite() {
+        let moved = sqlite.move_legacy_blobs(&blobs).await?;
+        if moved > 0 {
+            tracing::info!(
+                moved,
+                blobs = blobs.describe(),
+                "moved image bytes out of the database"
+            );
+        }
     }
     if let Some(n) = config.demo
-        && store.is_empty().await?
+        && store.as_dyn().is_empty().await?
     {
         let t = std::time::Instant::now();
         let report = seed::seed_demo(&store, &blobs, n, chrono::Utc::now()).await?;
@@ -363,13 +377,18 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (tx, rx) = watch::channel(false);
     tracing::info!(blobs = blobs.describe(), "image bytes");
     let state = AppState::new(
-        store.clone() as Arc<dyn Store>,
+        store.as_dyn(),
         blobs,
         config.window,
         config.undo_window,
         rx.clone(),
     )
     .map_err(|e| ServerError::Join(e.to_string()))?;
+    // Several instances on one PostgreSQL: changes made through the others
+    // reach this one's streams through the database.
+    if let Some(pg) = store.postgres() {
+        pg.spawn_listener(state.events.clone(), rx.clone());
+    }
     let mut app = router_with_timeout(state, config.request_timeout);
     if config.tls.is_some() {
         // Only meaningful (and only honoured by browsers) over https: over

@@ -124,9 +124,9 @@ async fn health_reference_data_and_sessions() {
 
 #[tokio::test]
 async fn expired_token_is_refused_with_its_own_code() {
-    use shenhe::server::store::{Store, Subject};
+    use shenhe::server::store::Subject;
     let ts = TestServer::start_demo(0).await;
-    let store = ts.server.as_ref().expect("server").store();
+    let store = ts.server.as_ref().expect("server").store().as_dyn();
     let (token, hash) = shenhe::server::auth::new_token();
     let now = chrono::Utc::now();
     store

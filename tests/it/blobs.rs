@@ -225,6 +225,9 @@ async fn images_live_in_s3_compatible_storage_and_its_outage_loses_nothing() {
 
 #[tokio::test]
 async fn bytes_kept_in_an_old_database_move_to_the_blob_folder() {
+    if common::sqlite_only("bytes_kept_in_an_old_database_move_to_the_blob_folder") {
+        return;
+    }
     // A database as versions before the blob store left it: every blob's
     // bytes inside, no folder beside it.
     let srv = TestServer::start_demo(24).await;
@@ -234,7 +237,15 @@ async fn bytes_kept_in_an_old_database_move_to_the_blob_folder() {
     let blobs = Blobs::local(&Blobs::beside(&db)).expect("blobs");
     let dir = tempfile::tempdir().expect("dir");
     let old_db = dir.path().join("old.db");
-    let pool = srv.server.as_ref().expect("running").store().pool().clone();
+    let pool = srv
+        .server
+        .as_ref()
+        .expect("running")
+        .store()
+        .sqlite()
+        .expect("sqlite")
+        .pool()
+        .clone();
     let shas: Vec<(String, String)> = sqlx::query_as("SELECT sha256, format FROM blobs")
         .fetch_all(&pool)
         .await

@@ -1,6 +1,12 @@
 //! Shared harness: a real server on 127.0.0.1:0 over a real SQLite file in
 //! a temporary folder, and a reqwest client. Used by the server's tests and
 //! the console's.
+//!
+//! With `SHENHE_TEST_PG=postgres://user@host:port/db` set, every
+//! `TestServer` runs on PostgreSQL instead: a fresh database of its own
+//! (`shenhe_t_<random>`) on that server, dropped when the `TestServer`
+//! goes. Tests that open the SQLite file or reach into the SQLite store
+//! say so with [`sqlite_only`] and skip themselves there.
 #![allow(dead_code)]
 
 use std::io::Cursor;
@@ -10,6 +16,7 @@ use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shenhe::domain::rules::ReviewWindow;
+use shenhe::server::store::DbTarget;
 use shenhe::server::{RunningServer, ServerConfig, start};
 
 pub const PASSWORD: &str = "demo";
@@ -18,8 +25,85 @@ pub struct TestServer {
     pub server: Option<RunningServer>,
     pub base_url: String,
     pub client: Client,
+    /// The SQLite file (absent when on PostgreSQL).
     pub db: PathBuf,
+    /// The PostgreSQL database, when `SHENHE_TEST_PG` is set.
+    pub pg: Option<PgDatabase>,
     _dir: tempfile::TempDir,
+}
+
+/// The server URL of `SHENHE_TEST_PG`, if the suite runs on PostgreSQL.
+pub fn test_pg() -> Option<String> {
+    std::env::var("SHENHE_TEST_PG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// For a test that needs the SQLite store itself (its file or its pool):
+/// true, after saying so, when the suite runs on PostgreSQL.
+pub fn sqlite_only(test: &str) -> bool {
+    if test_pg().is_some() {
+        eprintln!("{test}: SQLite-only (reaches into the SQLite store); skipped on PostgreSQL");
+        return true;
+    }
+    false
+}
+
+/// A database of its own on the `SHENHE_TEST_PG` server, dropped (with
+/// whatever is still connected) when this goes.
+pub struct PgDatabase {
+    pub url: String,
+    admin: String,
+    name: String,
+}
+
+impl PgDatabase {
+    pub async fn create(admin: &str) -> PgDatabase {
+        use sqlx::Connection;
+        let name = format!("shenhe_t_{:016x}", rand::random::<u64>());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .expect("connect to SHENHE_TEST_PG");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let _ = conn.close().await;
+        let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            admin: admin.to_string(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Its own thread and runtime: Drop cannot await, and may run
+        // inside (or outside) a tokio runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 pub fn open_window() -> ReviewWindow {
@@ -35,6 +119,7 @@ impl TestServer {
             base_url: base_url.to_string(),
             client: Client::new(),
             db,
+            pg: None,
             _dir: dir,
         }
     }
@@ -62,9 +147,17 @@ impl TestServer {
         crate::support::install_crypto();
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("test.db");
+        let pg = match test_pg() {
+            Some(admin) => Some(PgDatabase::create(&admin).await),
+            None => None,
+        };
+        let target = match &pg {
+            Some(p) => DbTarget::Postgres(p.url.clone()),
+            None => DbTarget::Sqlite(db.clone()),
+        };
         let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            db: db.clone(),
+            db: target,
             blobs: None,
             demo,
             window,
@@ -79,6 +172,7 @@ impl TestServer {
             server: Some(server),
             client: Client::builder().build().expect("client"),
             db,
+            pg,
             _dir: dir,
         }
     }

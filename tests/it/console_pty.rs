@@ -121,7 +121,7 @@ fn review_in_a_real_terminal_then_check_the_api() {
     rt().block_on(async {
         let server = shenhe::server::start(shenhe::server::ServerConfig {
             listen: "127.0.0.1:0".parse().expect("addr"),
-            db: db.clone(),
+            db: db.clone().into(),
             blobs: None,
             demo: None,
             window: shenhe::domain::rules::ReviewWindow::around(chrono::Local::now().date_naive()),

@@ -102,13 +102,23 @@ fn feedback_body() -> Value {
     json!({"channel": "phone", "body": FEEDBACK})
 }
 
-/// The stored answer for `key`, read from the database file itself.
-async fn stored(pool: &sqlx::SqlitePool, key: &str) -> Option<(i64, Vec<u8>)> {
-    sqlx::query_as("SELECT status, body FROM idempotency WHERE key LIKE '% ' || ?")
-        .bind(key)
-        .fetch_optional(pool)
-        .await
-        .expect("read idempotency")
+/// The stored answer for `key`, read from the database itself (either engine).
+async fn stored(ts: &common::TestServer, key: &str) -> Option<(i64, Vec<u8>)> {
+    const SQL: &str = "SELECT status, body FROM idempotency WHERE key LIKE '% ' || ?";
+    let server = ts.server.as_ref().expect("server");
+    match (server.sqlite_store(), server.store().postgres()) {
+        (Some(s), _) => sqlx::query_as(SQL).bind(key).fetch_optional(s.pool()).await,
+        (None, Some(p)) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(shenhe::server::store::postgres::pg(
+                SQL,
+            )))
+            .bind(key)
+            .fetch_optional(p.pool())
+            .await
+        }
+        (None, None) => unreachable!("a store of neither engine"),
+    }
+    .expect("read idempotency")
 }
 
 #[tokio::test]
@@ -122,7 +132,6 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
         base: &base,
         token: &token,
     };
-    let pool = ts.server.as_ref().expect("server").store().pool().clone();
     let cids = awaiting(&api).await;
 
     let key = uuid::Uuid::new_v4().to_string();
@@ -132,7 +141,7 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
     let sent = r.bytes().await.expect("body").to_vec();
     // Read at once: had the answer been stored after it was sent, a crash
     // here would leave the feedback without it.
-    assert_eq!(stored(&pool, &key).await, Some((201, sent.clone())));
+    assert_eq!(stored(&ts, &key).await, Some((201, sent.clone())));
     let r = api.post(&path, Some(&key), &feedback_body()).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
@@ -145,7 +154,7 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
     let r = api.post(&path, Some(&key), &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     let sent = r.bytes().await.expect("body").to_vec();
-    assert_eq!(stored(&pool, &key).await, Some((200, sent.clone())));
+    assert_eq!(stored(&ts, &key).await, Some((200, sent.clone())));
     let r = api.post(&path, Some(&key), &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["idempotent-replayed"], "true");
@@ -163,7 +172,7 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     let sent = r.bytes().await.expect("body").to_vec();
-    assert_eq!(stored(&pool, &key).await, Some((200, sent)));
+    assert_eq!(stored(&ts, &key).await, Some((200, sent)));
     ts.shutdown().await;
 }
 

@@ -187,9 +187,9 @@ async fn forged_token_is_unauthorized() {
 
 #[tokio::test]
 async fn expired_token_is_unauthorized() {
-    use shenhe::server::store::{Store, Subject};
+    use shenhe::server::store::Subject;
     let ts = TestServer::start_demo(0).await;
-    let store = ts.server.as_ref().expect("server").store();
+    let store = ts.server.as_ref().expect("server").store().as_dyn();
     let (token, hash) = shenhe::server::auth::new_token();
     let now = chrono::Utc::now();
     store

@@ -184,7 +184,7 @@ async fn a_database_from_before_0003_migrates() {
     for f in ["0001_init.sql", "0002_audit_idempotency.sql"] {
         std::fs::copy(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
+                .join("migrations/sqlite")
                 .join(f),
             old.join(f),
         )

@@ -15,11 +15,13 @@
 //! - `documents.rs`: the synthetic document images, analysed once
 //! - `history.rs`: one candidate's story, from upload to the last decision
 //! - `writer.rs`: the rows a batch of candidates becomes, and the SQL that
-//!   writes them
+//!   writes them into SQLite
+//! - `pg_writer.rs`: the same rows into PostgreSQL, with `COPY`
 
 mod documents;
 mod history;
 mod people;
+mod pg_writer;
 mod writer;
 
 use std::collections::HashMap;
@@ -31,7 +33,7 @@ use rand::rngs::StdRng;
 use super::auth;
 use super::blobs::Blobs;
 use super::store::StoreError;
-use super::store::sqlite::SqliteStore;
+use super::store::{AnyStore, PgStore, SqliteStore};
 use crate::domain::category::MaterialCategory;
 use documents::analysed_catalogue;
 use history::build_candidate;
@@ -69,6 +71,33 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
 /// Candidates invented per batch (one multi-row INSERT per table).
 const BATCH: u32 = 10_000;
 
+/// The store a seed writes into, of either engine.
+pub enum SeedTarget<'a> {
+    Sqlite(&'a SqliteStore),
+    Postgres(&'a PgStore),
+}
+
+impl<'a> From<&'a SqliteStore> for SeedTarget<'a> {
+    fn from(s: &'a SqliteStore) -> Self {
+        SeedTarget::Sqlite(s)
+    }
+}
+
+impl<'a> From<&'a PgStore> for SeedTarget<'a> {
+    fn from(s: &'a PgStore) -> Self {
+        SeedTarget::Postgres(s)
+    }
+}
+
+impl<'a> From<&'a AnyStore> for SeedTarget<'a> {
+    fn from(s: &'a AnyStore) -> Self {
+        match s {
+            AnyStore::Sqlite(s) => SeedTarget::Sqlite(s),
+            AnyStore::Postgres(s) => SeedTarget::Postgres(s),
+        }
+    }
+}
+
 /// Seed the demo into an empty database. Returns what was written.
 ///
 /// One thread invents the candidates (one seeded RNG, in order, so the demo
@@ -76,12 +105,13 @@ const BATCH: u32 = 10_000;
 /// whole seed is one transaction: a crash leaves the database empty (and
 /// the next start seeds it again), and the secondary indexes are built once
 /// at the end instead of row by row (`writer::load`).
-pub async fn seed_demo(
-    store: &SqliteStore,
+pub async fn seed_demo<'a>(
+    store: impl Into<SeedTarget<'a>>,
     blobs: &Blobs,
     candidates: u32,
     now: DateTime<Utc>,
 ) -> Result<SeedReport, SeedError> {
+    let store = store.into();
     let assets = analysed_catalogue()?;
     // The few distinct documents every candidate's images are made of.
     for a in assets {
@@ -108,12 +138,18 @@ pub async fn seed_demo(
     }
     let (batches, rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let inventor = tokio::task::spawn_blocking(move || invent(assets, candidates, now, &batches));
-    let written = load(store, &accounts, assets, &password_hash, rx).await;
+    let written = match store {
+        SeedTarget::Sqlite(s) => load(s, &accounts, assets, &password_hash, rx).await,
+        SeedTarget::Postgres(s) => pg_writer::load(s, &accounts, assets, &password_hash, rx).await,
+    };
     let total_images = inventor
         .await
         .map_err(|e| SeedError::Asset("inventor".into(), e.to_string()))?;
     written?;
-    store.reload_phash_index().await?;
+    match store {
+        SeedTarget::Sqlite(s) => s.reload_phash_index().await?,
+        SeedTarget::Postgres(s) => s.reload_phash_index().await?,
+    }
     Ok(SeedReport {
         candidates,
         images: total_images,

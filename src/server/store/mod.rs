@@ -1,9 +1,11 @@
-//! Persistence behind a trait, so that a PostgreSQL store can follow the
-//! SQLite one. Every method is one unit of work: it loads what it needs,
+//! Persistence behind a trait, with two engines: SQLite (`sqlite/`, the
+//! embedded default) and PostgreSQL (`postgres/`); `any.rs` picks one. Every method is one unit of work: it loads what it needs,
 //! asks the domain state machines what may happen, and writes the result,
 //! the audit event and any feedback in one transaction.
 
+mod any;
 pub mod phash_index;
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};
@@ -23,6 +25,8 @@ use crate::domain::reason::ReasonError;
 use crate::domain::review::{Decision, Level, ReviewStatus, ReviewTransitionError, Reviews};
 use crate::domain::rules::{ReviewWindow, UploadError};
 
+pub use any::{AnyStore, DbTarget};
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +194,29 @@ pub struct Change {
     pub district: String,
     pub site: String,
     pub event: QueueEvent,
+}
+
+impl Change {
+    /// Not a change: tells every stream to read the log (a listener that
+    /// may have missed notifications). Its number is past any real one,
+    /// so a stream never takes it for the next change.
+    pub fn wake() -> Change {
+        Change {
+            seq: i64::MAX,
+            district: String::new(),
+            site: String::new(),
+            event: QueueEvent {
+                candidate_id: 0,
+                version: 0,
+                site_review: ReviewStatus::NotStarted,
+                district_review: ReviewStatus::NotStarted,
+                claim: None,
+                actor: String::new(),
+                action: String::new(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+        }
+    }
 }
 
 /// How many of the newest events the log keeps: a console away for longer
