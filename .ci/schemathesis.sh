@@ -34,7 +34,10 @@ trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 BASE="http://127.0.0.1:$PORT"
-"$BIN" serve --demo --candidates 200 --db "$TMP/st.db" --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+# SHENHE_ST_DB: another database (an empty postgres:// one) instead of a
+# fresh SQLite file.
+DB=${SHENHE_ST_DB:-$TMP/st.db}
+"$BIN" serve --demo --candidates 200 --db "$DB" --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 240); do
     curl -sf "$BASE/api/v1/health" >/dev/null 2>&1 && break

@@ -178,6 +178,10 @@ async fn feedback_and_undo_answers_are_committed_before_they_are_sent() {
 
 #[tokio::test]
 async fn feedback_and_undo_retried_after_a_sigkill_replay_their_answer() {
+    // A child `shenhe serve` on a SQLite file, killed and restarted.
+    if common::sqlite_only("feedback_and_undo_retried_after_a_sigkill") {
+        return;
+    }
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("s.db");
     let mut server = ChildServer::start(

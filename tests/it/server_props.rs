@@ -13,7 +13,7 @@ use shenhe::domain::review::{self, Decision, Level, ReviewStatus, Reviews};
 use shenhe::domain::rules::ReviewWindow;
 use shenhe::server::seed::{self, DISTRICT};
 use shenhe::server::store::{
-    Ctx, DecisionInput, Judgement, NewUpload, ReviewerInfo, SqliteStore, Store, StoreError,
+    AnyStore, Ctx, DbTarget, DecisionInput, Judgement, NewUpload, ReviewerInfo, Store, StoreError,
 };
 
 #[derive(Debug, Clone)]
@@ -144,7 +144,7 @@ fn state(v: &Value) -> ReviewStatus {
     serde_json::from_value(v.clone()).expect("review state")
 }
 
-async fn check(store: &SqliteStore, who: &ReviewerInfo, cid: i64) {
+async fn check(store: &dyn Store, who: &ReviewerInfo, cid: i64) {
     let d = serde_json::to_value(
         store
             .candidate_detail(who, cid, Utc::now())
@@ -216,13 +216,24 @@ async fn check(store: &SqliteStore, who: &ReviewerInfo, cid: i64) {
 
 async fn run(pick: usize, actions: Vec<Action>) {
     let dir = tempfile::tempdir().expect("dir");
-    let store = SqliteStore::open(&dir.path().join("p.db"))
+    // The same properties on either engine (SHENHE_TEST_PG: PostgreSQL).
+    let pg = match crate::common::test_pg() {
+        Some(admin) => Some(crate::common::PgDatabase::create(&admin).await),
+        None => None,
+    };
+    let target = match &pg {
+        Some(p) => DbTarget::Postgres(p.url.clone()),
+        None => DbTarget::Sqlite(dir.path().join("p.db")),
+    };
+    let any = AnyStore::open(&target, shenhe::domain::undo_window::DEFAULT)
         .await
         .expect("open");
     let blobs = shenhe::server::blobs::Blobs::local(&dir.path().join("blobs")).expect("blobs");
-    seed::seed_demo(&store, &blobs, 12, Utc::now())
+    seed::seed_demo(&any, &blobs, 12, Utc::now())
         .await
         .expect("seed");
+    let store = any.as_dyn();
+    let store = store.as_ref();
     let window = ReviewWindow::around(chrono::Local::now().date_naive());
     let cid = (pick % 12) as i64 + 1;
     let district = reviewer(true, "");
@@ -231,7 +242,7 @@ async fn run(pick: usize, actions: Vec<Action>) {
         .await
         .expect("detail");
     let site = reviewer(false, &d.site);
-    check(&store, &district, cid).await;
+    check(store, &district, cid).await;
 
     for a in actions {
         let d = serde_json::to_value(
@@ -326,9 +337,9 @@ async fn run(pick: usize, actions: Vec<Action>) {
                 }
             }
         }
-        check(&store, &district, cid).await;
+        check(store, &district, cid).await;
     }
-    store.close().await;
+    any.close().await;
 }
 
 proptest! {
