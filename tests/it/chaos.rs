@@ -28,7 +28,7 @@ use support::fault_proxy::FaultProxy;
 /// The demo's two site reviewers and three more seeded here (the demo
 /// accounts stay as they are): five reviewers, each with their own
 /// candidates, so "by the right reviewer" is checkable.
-const REVIEWERS: [(&str, &str); 5] = [
+pub(crate) const REVIEWERS: [(&str, &str); 5] = [
     ("nanjing", "南京考点"),
     ("suzhou", "苏州考点"),
     ("nanjing2", "南京考点"),
@@ -115,16 +115,17 @@ async fn prepare(db: &Path, plan: &Plan) -> HashMap<&'static str, Vec<i64>> {
     out
 }
 
-struct Shared {
-    confirmed: AtomicU64,
-    refused: AtomicU64,
-    retries: AtomicU64,
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) confirmed: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) retries: AtomicU64,
 }
 
 /// One reviewer: the console's outbox discipline. Push (fsync) before
 /// sending; confirm on success; on a network error keep the entry and retry
 /// with backoff; a refusal is recorded as refused (and counted).
-async fn reviewer(
+pub(crate) async fn reviewer(
     user: &'static str,
     server: String,
     journal_path: PathBuf,

@@ -45,6 +45,7 @@ mod images_placement;
 mod images_pty;
 mod images_scaled;
 mod images_status;
+mod pg_instances;
 mod real_terminals;
 mod reports;
 mod security;
