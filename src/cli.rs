@@ -50,8 +50,9 @@ pub enum Command {
 
 #[derive(Debug, Args, Clone)]
 pub struct MigrateArgs {
-    /// SQLite file or postgres://user:pass@host:port/db URL.
-    #[arg(long, value_name = "PATH|URL", value_parser = DbTarget::parse)]
+    /// SQLite file or postgres://user:pass@host:port/db URL (or SHENHE_DB,
+    /// which keeps a password out of the process list).
+    #[arg(long, env = "SHENHE_DB", value_name = "PATH|URL", value_parser = DbTarget::parse)]
     pub db: DbTarget,
 }
 
@@ -107,8 +108,7 @@ pub struct ServeArgs {
     /// SQLite database file, created and migrated if needed (default:
     /// shenhe.db in the data directory), or a postgres://user:pass@host:port/db
     /// URL (several instances may share one database).
-    #[arg(long, value_name = "PATH|URL", value_parser = DbTarget::parse)]
-    #[arg(env = "SHENHE_DB")]
+    #[arg(long, env = "SHENHE_DB", value_name = "PATH|URL", value_parser = DbTarget::parse)]
     pub db: Option<DbTarget>,
     /// Where image bytes are kept, content-addressed: a folder, or
     /// `s3://BUCKET[/PREFIX]` for S3-compatible storage (credentials,
