@@ -474,6 +474,21 @@ impl MaterialCategoryDto {
 
 // ---------------------------------------------------------------- events
 
+/// One message of `GET /events` as it appears on the wire (the document
+/// describes the stream item by item): `event: candidate` with a
+/// [`QueueEvent`] as JSON in `data`, or `event: reset` with the newest
+/// event number; `id` is the event's number, to send back as
+/// `Last-Event-ID`. Heartbeats are comment lines, not messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EventStreamMessage {
+    #[schema(pattern = "^(candidate|reset)$")]
+    pub event: String,
+    /// A `QueueEvent` as JSON (`candidate`), or a number (`reset`).
+    pub data: String,
+    #[schema(pattern = "^[0-9]+$")]
+    pub id: String,
+}
+
 /// One server-sent event (`event: candidate`): a candidate in the caller's
 /// scope changed. The console moves the row without refetching the page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -58,7 +58,11 @@ use super::{candidate, reports, routes};
         candidate::submit,
         candidate::image_content,
     ),
-    components(schemas(crate::api::dto::Problem, crate::api::dto::QueueEvent)),
+    components(schemas(
+        crate::api::dto::Problem,
+        crate::api::dto::QueueEvent,
+        crate::api::dto::EventStreamMessage
+    )),
     modifiers(&Standard),
     tags(
         (name = "meta", description = "Health and reference data"),

@@ -562,17 +562,33 @@ pub async fn undo(
 /// [`HEARTBEAT`] so a console knows within seconds when the server has
 /// stopped answering.
 #[utoipa::path(get, path = "/api/v1/events", tag = "reviewer", security(("bearer" = [])),
-    params(("Last-Event-ID" = Option<i64>, Header, description = "The `id` of the last event received: resume after it")),
-    responses((status = 200, description = "An endless event stream; a `:hb` comment at least every second", content_type = "text/event-stream", body = String)))]
+    params(("Last-Event-ID" = Option<i64>, Header, nullable = false, minimum = 0, description = "The `id` of the last event received: resume after it")),
+    responses(
+        (status = 200, description = "An endless event stream of `EventStreamMessage`s; a `:hb` comment at least every second", content_type = "text/event-stream", body = EventStreamMessage),
+        (status = 400, description = "`invalid_header`: `Last-Event-ID` is not an event number", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn events(
     State(st): State<AppState>,
     r: Reviewer,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    // Only numbers this server hands out come back; anything else is a
+    // client's mistake worth saying, not a reason to start from scratch.
+    let resume = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_header",
+                        "Last-Event-ID must be the id of an event this server sent",
+                    )
+                })?,
+        ),
+    };
     let sub = Subscriber::start(st.store.clone(), st.events.subscribe(), r.info, resume).await?;
     let stream = futures::stream::unfold(sub, |mut sub| async move {
         let ev = match sub.next().await? {

@@ -219,5 +219,13 @@ async fn event_ids_are_consecutive_and_an_unknown_position_resets() {
     );
     let reset = read("999999999".into(), 1).await;
     assert_eq!(reset[0].event, "reset");
+    // Not a number this server sent: said, not silently restarted.
+    let bad = server
+        .req(reqwest::Method::GET, "/api/v1/events", Some(&token))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .expect("events");
+    common::problem(bad, 400, "invalid_header").await;
     server.shutdown().await;
 }
