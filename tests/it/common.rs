@@ -337,6 +337,12 @@ pub fn doc_png(seed: u32, w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// The page of `doc_jpeg` at another JPEG quality: other bytes, the same
+/// picture (a near duplicate).
+pub fn doc_jpeg_at(seed: u32, w: u32, h: u32, quality: u8) -> Vec<u8> {
+    encode_jpeg(&doc(seed, w, h), quality)
+}
+
 fn encode_jpeg(img: &image::RgbImage, q: u8) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q)

@@ -285,3 +285,93 @@ async fn a_thousand_decisions_over_two_instances_survive_a_sigkill_exactly_once(
     assert_eq!(shared.confirmed.load(Ordering::Relaxed) as usize, decisions);
     drop(b);
 }
+
+/// An upload through A is in B's near-duplicate index at once: the same
+/// document (re-encoded at another quality, so not a byte-for-byte copy)
+/// uploaded through B by another candidate is flagged as A's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_near_duplicate_uploaded_through_the_other_instance_is_flagged() {
+    let Some(admin) = admin() else { return };
+    crate::support::install_crypto();
+    let dir = tempfile::tempdir().expect("dir");
+    let blobs = dir.path().join("blobs");
+    let (db, _) = prepare(&admin, &blobs, 0).await;
+    let a = instance(&db, &blobs, &dir.path().join("a.log")).await;
+    let b = instance(&db, &blobs, &dir.path().join("b.log")).await;
+    let via_a = TestServer::over(
+        &a.base_url,
+        db.url.clone().into(),
+        tempfile::tempdir().expect("d"),
+    );
+    let via_b = TestServer::over(
+        &b.base_url,
+        db.url.clone().into(),
+        tempfile::tempdir().expect("d"),
+    );
+    let reviewer = via_b.login("nanjing").await;
+    let open = via_b.candidates(&reviewer, Some("not_started")).await;
+    let reg = |i: usize| open[i]["reg_no"].as_str().expect("reg_no").to_string();
+    let first = via_a.login_candidate(&reg(0)).await;
+    let second = via_b.login_candidate(&reg(1)).await;
+
+    let r = via_a
+        .upload(
+            &first,
+            "OTHER",
+            None,
+            common::doc_jpeg(77, 900, 600),
+            "a.jpg",
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let original: serde_json::Value = r.json().await.expect("json");
+    let original = original["image"]["id"].as_i64().expect("id");
+    // B hears of it through the database (its listener), then:
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = via_b
+            .upload(
+                &second,
+                "OTHER",
+                None,
+                common::doc_jpeg_at(77, 900, 600, 60),
+                "b.jpg",
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let up: serde_json::Value = r.json().await.expect("json");
+        let id = up["image"]["id"].as_i64().expect("id");
+        let cand = open[1]["id"].as_i64().expect("id");
+        let d: serde_json::Value = via_b
+            .get_json(&reviewer, &format!("/api/v1/candidates/{cand}"))
+            .await;
+        let image = d["materials"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|m| m["images"].as_array().cloned().unwrap_or_default())
+            .find(|i| i["id"].as_i64() == Some(id))
+            .expect("the upload in the dossier");
+        let near: Vec<i64> = image["hints"]["near_duplicate_of"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["image_id"].as_i64())
+            .collect();
+        if near.contains(&original) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never flagged the copy of A's upload: {}",
+            image["hints"]
+        );
+        // Not yet heard: take the attempt back, try again.
+        let r = via_b
+            .delete(&second, &format!("/api/v1/candidate/images/{id}"))
+            .await;
+        assert!(r.status().is_success());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop((a, b));
+}

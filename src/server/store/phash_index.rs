@@ -46,6 +46,25 @@ impl PhashIndex {
         }
     }
 
+    /// Make the candidate's images in the index exactly `current` (image,
+    /// hash): what another instance uploaded or deleted, as the database
+    /// now has it. Scans the distinct hashes once (deletes are rare).
+    pub fn sync_candidate(&mut self, candidate_id: i64, current: &[(i64, u64)]) {
+        let gone: Vec<i64> = self
+            .by_hash
+            .values()
+            .flatten()
+            .filter(|(img, cand)| *cand == candidate_id && !current.iter().any(|(i, _)| i == img))
+            .map(|(img, _)| *img)
+            .collect();
+        for img in gone {
+            self.remove(img);
+        }
+        for (img, hash) in current {
+            self.insert(*img, candidate_id, *hash);
+        }
+    }
+
     /// Up to `limit` images of other candidates within `max_distance`,
     /// nearest first: (image_id, candidate_id, distance).
     pub fn near(
@@ -81,6 +100,20 @@ impl PhashIndex {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_candidate_is_synced_to_what_the_database_has() {
+        let mut ix = PhashIndex::default();
+        ix.insert(1, 10, 0xAAAA);
+        ix.insert(2, 10, 0xBBBB);
+        ix.insert(3, 11, 0xAAAA);
+        // Image 2 deleted, image 4 uploaded, image 1 replaced.
+        ix.sync_candidate(10, &[(1, 0xCCCC), (4, 0xDDDD)]);
+        assert_eq!(ix.len(), 3);
+        assert_eq!(ix.near(0xDDDD, 0, 99, 10), vec![(4, 10, 0)]);
+        assert_eq!(ix.near(0xBBBB, 0, 99, 10), vec![]);
+        assert_eq!(ix.near(0xAAAA, 0, 99, 10), vec![(3, 11, 0)]);
+    }
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@
 //! miss (`server::stream`): a listener that reconnects, or numbers that
 //! commit out of order, lose nothing.
 
+use std::sync::RwLock;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnection, PgListener};
@@ -15,7 +16,9 @@ use tokio::sync::watch;
 use super::PgStore;
 use super::script::q;
 use crate::api::dto::QueueEvent;
+use crate::domain::audit::AuditAction;
 use crate::server::EventHub;
+use crate::server::store::phash_index::PhashIndex;
 use crate::server::store::{Change, EventLog, RETAINED_EVENTS, StoreResult};
 use futures::future::BoxFuture;
 
@@ -45,6 +48,24 @@ pub(super) async fn log(conn: &mut PgConnection, mut change: Change) -> StoreRes
     }
     change.seq = seq;
     Ok(change)
+}
+
+async fn sync_phash(
+    pool: &sqlx::PgPool,
+    phash: &RwLock<PhashIndex>,
+    candidate_id: i64,
+) -> StoreResult<()> {
+    let rows: Vec<(i64, i64)> =
+        sqlx::query_as(q("SELECT id, phash FROM images WHERE candidate_id = ?"))
+            .bind(candidate_id)
+            .fetch_all(pool)
+            .await?;
+    // Stored as the hash's bits in a signed column.
+    let current: Vec<(i64, u64)> = rows.into_iter().map(|(i, h)| (i, h as u64)).collect();
+    if let Ok(mut ix) = phash.write() {
+        ix.sync_candidate(candidate_id, &current);
+    }
+    Ok(())
 }
 
 fn decode(seq: i64, district: String, site: String, body: &str) -> StoreResult<Change> {
@@ -95,9 +116,10 @@ impl PgStore {
         mut shutdown: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let pool = self.pool.clone();
+        let phash = self.phash.clone();
         tokio::spawn(async move {
             loop {
-                let run = listen(&pool, &hub);
+                let run = listen(&pool, &hub, &phash);
                 tokio::select! {
                     r = run => {
                         if let Err(e) = r {
@@ -114,7 +136,11 @@ impl PgStore {
     }
 }
 
-async fn listen(pool: &sqlx::PgPool, hub: &EventHub) -> StoreResult<()> {
+async fn listen(
+    pool: &sqlx::PgPool,
+    hub: &EventHub,
+    phash: &RwLock<PhashIndex>,
+) -> StoreResult<()> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.ignore_pool_close_event(true);
     listener.listen(CHANNEL).await?;
@@ -134,10 +160,18 @@ async fn listen(pool: &sqlx::PgPool, hub: &EventHub) -> StoreResult<()> {
         .bind(seq)
         .fetch_optional(pool)
         .await?;
-        match row {
-            Some((seq, district, site, body)) => hub.publish(decode(seq, district, site, &body)?),
+        let Some((seq, district, site, body)) = row else {
             // Pruned already, or not visible yet: the streams read the log.
-            None => hub.publish(Change::wake()),
+            hub.publish(Change::wake());
+            continue;
+        };
+        let change = decode(seq, district, site, &body)?;
+        // Uploads and deletes through any instance: the near-duplicate
+        // index of this one follows (an upload checks against it).
+        let action = change.event.action.as_str();
+        if action == AuditAction::Upload.as_str() || action == AuditAction::Delete.as_str() {
+            sync_phash(pool, phash, change.event.candidate_id).await?;
         }
+        hub.publish(change);
     }
 }
