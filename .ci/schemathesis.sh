@@ -37,7 +37,10 @@ BASE="http://127.0.0.1:$PORT"
 # SHENHE_ST_DB: another database (an empty postgres:// one) instead of a
 # fresh SQLite file.
 DB=${SHENHE_ST_DB:-$TMP/st.db}
-"$BIN" serve --demo --candidates 200 --db "$DB" --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
+# Image bytes in the run's own folder (with PostgreSQL the default is the
+# data directory, shared with whatever else runs there).
+"$BIN" serve --demo --candidates 200 --db "$DB" --blobs "$TMP/blobs" --listen "127.0.0.1:$PORT" \
+    >"$TMP/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 240); do
     curl -sf "$BASE/api/v1/health" >/dev/null 2>&1 && break

@@ -81,6 +81,10 @@ async fn poison(db: &std::path::Path, image_id: i64, bytes: &[u8], format: &str)
 
 #[test]
 fn escape_sequences_in_image_bytes_never_reach_the_terminal() {
+    // Poisons image bytes in the SQLite file behind the server.
+    if common::sqlite_only("escape_sequences_in_image_bytes_never_reach_the_terminal") {
+        return;
+    }
     let _one = support::serial::pty_console();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = rt.block_on(TestServer::start_demo(24));

@@ -222,3 +222,42 @@ async fn sigterm_drains_the_request_in_flight() {
     assert!(server.wait().await.success(), "{}", server.log_text());
     assert!(server.log_text().contains("stopped"));
 }
+
+/// `shenhe migrate --db` migrates and exits 0 (a SQLite file, or with
+/// SHENHE_TEST_PG a fresh PostgreSQL database, twice: the second is a
+/// no-op); `--db` with another URL scheme is refused, never a file name.
+#[tokio::test]
+async fn migrate_applies_the_schema_and_other_schemes_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = match crate::common::test_pg() {
+        Some(admin) => Some(crate::common::PgDatabase::create(&admin).await),
+        None => None,
+    };
+    let db = match &pg {
+        Some(p) => p.url.clone(),
+        None => dir.path().join("m.db").display().to_string(),
+    };
+    for _ in 0..2 {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shenhe"))
+            .args(["migrate", "--db", &db])
+            .output()
+            .await
+            .expect("run migrate");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "migrate failed: {err}");
+        assert!(err.contains("is up to date"), "{err}");
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shenhe"))
+        .current_dir(dir.path())
+        .args(["serve", "--db", "mysql://u@localhost/x"])
+        .output()
+        .await
+        .expect("run serve");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unsupported database URL scheme"), "{err}");
+    assert!(
+        !dir.path().join("mysql:").exists(),
+        "no file made for the refused URL"
+    );
+}

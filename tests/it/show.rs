@@ -43,6 +43,10 @@ async fn detail(base: &str, token: &str, id: i64) -> CandidateDetail {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn show_prints_the_dossier_and_its_images() {
+    // Edits the SQLite file behind the server.
+    if common::sqlite_only("show_prints_the_dossier_and_its_images") {
+        return;
+    }
     let srv = TestServer::start_demo(4).await;
     let token = srv.login("nanjing").await;
     let first = srv.candidates(&token, None).await[0].clone();
