@@ -12,8 +12,9 @@
 //! the SQLite store does, so one conformance suite pins both; instances
 //! sharing a database must keep their clocks in sync (NTP), which the
 //! multi-instance work (issue 15) may replace with the database's clock.
-//! Still per process: the perceptual-hash index of near duplicates (loaded
-//! at open; another instance's uploads are seen after its next restart).
+//! Per process, kept in step: the perceptual-hash index of near duplicates
+//! (loaded at open; uploads and deletes through other instances reach it
+//! through the event listener, `events.rs`).
 //!
 //! Like `sqlite/mod.rs`, the `Store` impl at the end is a table forwarding
 //! to the inherent method of the same name in the aggregate's file:
