@@ -375,3 +375,39 @@ async fn a_near_duplicate_uploaded_through_the_other_instance_is_flagged() {
     }
     drop((a, b));
 }
+
+/// Instances' clocks may drift; what they record does not: on PostgreSQL
+/// the store takes "now" from the database. A caller whose clock says 2001
+/// still gets a claim that runs five minutes from the database's now.
+#[tokio::test]
+async fn times_come_from_the_database_clock() {
+    let Some(admin) = admin() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let (db, mine) = prepare(&admin, &dir.path().join("blobs"), 1).await;
+    let any = AnyStore::open(
+        &DbTarget::Postgres(db.url.clone()),
+        shenhe::domain::undo_window::DEFAULT,
+    )
+    .await
+    .expect("open");
+    let store = any.as_dyn();
+    let (who, _) = store
+        .reviewer_credentials("nanjing")
+        .await
+        .expect("lookup")
+        .expect("nanjing");
+    let skewed = chrono::DateTime::parse_from_rfc3339("2001-01-01T00:00:00Z")
+        .expect("time")
+        .with_timezone(&chrono::Utc);
+    let (claim, _) = store
+        .claim(&who, mine["nanjing"][0], skewed)
+        .await
+        .expect("claim");
+    let left = claim.expires_at - chrono::Utc::now();
+    assert!(
+        left > chrono::Duration::minutes(4) && left <= chrono::Duration::minutes(6),
+        "the claim runs from the database's now, not the caller's 2001: expires {}",
+        claim.expires_at
+    );
+    any.close().await;
+}

@@ -8,10 +8,11 @@
 //! unique keys of `idempotency` and `audit_idempotency` with `INSERT … ON
 //! CONFLICT DO NOTHING`; queue counts are kept by triggers (migrations/postgres).
 //!
-//! Times: the store uses the `now` of its caller (`Ctx::now`), exactly as
-//! the SQLite store does, so one conformance suite pins both; instances
-//! sharing a database must keep their clocks in sync (NTP), which the
-//! multi-instance work (issue 15) may replace with the database's clock.
+//! Times: every write and every time-dependent read takes "now" from the
+//! database's clock (`db_now`, one round trip), not the instance's, so
+//! instances whose clocks drift still agree on claim expiry, undo windows
+//! and the order of what they record (the `Store` impl at the end swaps
+//! the caller's `now` for it).
 //! Per process, kept in step: the perceptual-hash index of near duplicates
 //! (loaded at open; uploads and deletes through other instances reach it
 //! through the event listener, `events.rs`).
@@ -114,6 +115,24 @@ async fn run_migrations(pool: &PgPool) -> StoreResult<()> {
 }
 
 impl PgStore {
+    /// The database's clock, so that instances whose clocks differ agree on
+    /// claims' expiry, undo windows and the order of what they write. The
+    /// caller's `now` only says that a time is wanted.
+    async fn db_now(&self, _caller: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
+        let (ms,): (i64,) =
+            sqlx::query_as("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(from_ms(ms))
+    }
+
+    async fn db_ctx(&self, ctx: Ctx) -> StoreResult<Ctx> {
+        Ok(Ctx {
+            now: self.db_now(ctx.now).await?,
+            ..ctx
+        })
+    }
+
     /// Connect, apply the migrations (several instances may start at once:
     /// sqlx takes an advisory lock for them), load the perceptual-hash index.
     pub async fn open(url: &str) -> StoreResult<PgStore> {
@@ -234,7 +253,11 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        self.insert_token(token_hash, subject, now, expires_at)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.insert_token(token_hash, subject, now, expires_at)
+                .await
+        })
     }
 
     fn token<'a>(&'a self, token_hash: &'a str) -> BoxFuture<'a, StoreResult<Option<TokenRecord>>> {
@@ -287,7 +310,10 @@ impl Store for PgStore {
         r: &'a StoredResponse,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        self.store_response(actor, key, r, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.store_response(actor, key, r, now).await
+        })
     }
 
     // -- queue.rs: the queue and the dossier
@@ -297,7 +323,10 @@ impl Store for PgStore {
         query: ListQuery,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<ListPage>> {
-        self.list_candidates(who, query, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.list_candidates(who, query, now).await
+        })
     }
 
     fn candidate_detail<'a>(
@@ -306,7 +335,10 @@ impl Store for PgStore {
         id: i64,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateDetail>> {
-        self.candidate_detail(who, id, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.candidate_detail(who, id, now).await
+        })
     }
 
     // -- images.rs: image bytes, lock and unlock
@@ -325,7 +357,10 @@ impl Store for PgStore {
         judgement: Judgement,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(ImageActionResponse, Change)>> {
-        self.judge_image(who, image_id, judgement, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.judge_image(who, image_id, judgement, ctx).await
+        })
     }
 
     // -- decisions.rs: decisions, claims, feedback
@@ -336,7 +371,10 @@ impl Store for PgStore {
         input: DecisionInput,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(DecisionResponse, Change)>> {
-        self.decide(who, candidate_id, input, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.decide(who, candidate_id, input, ctx).await
+        })
     }
 
     fn claim<'a>(
@@ -345,7 +383,10 @@ impl Store for PgStore {
         candidate_id: i64,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<(ClaimDto, Change)>> {
-        self.claim(who, candidate_id, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.claim(who, candidate_id, now).await
+        })
     }
 
     fn release<'a>(
@@ -354,7 +395,10 @@ impl Store for PgStore {
         candidate_id: i64,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<Option<Change>>> {
-        self.release(who, candidate_id, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.release(who, candidate_id, now).await
+        })
     }
 
     fn add_feedback<'a>(
@@ -365,7 +409,11 @@ impl Store for PgStore {
         body: String,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<FeedbackDto>> {
-        self.add_feedback(who, candidate_id, channel, body, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.add_feedback(who, candidate_id, channel, body, ctx)
+                .await
+        })
     }
 
     // -- audit.rs: the trail and its undo
@@ -383,7 +431,10 @@ impl Store for PgStore {
         event_id: i64,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(UndoResponse, Change)>> {
-        self.undo(who, event_id, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.undo(who, event_id, ctx).await
+        })
     }
 
     // -- decisions.rs: revealing the ID number
@@ -393,7 +444,10 @@ impl Store for PgStore {
         candidate_id: i64,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<RevealResponse>> {
-        self.reveal(who, candidate_id, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.reveal(who, candidate_id, ctx).await
+        })
     }
 
     // -- reports.rs: the follow-up list and the overview
@@ -403,7 +457,10 @@ impl Store for PgStore {
         state: ReviewStatus,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<crate::api::reports::FollowUpList>> {
-        self.follow_up(who, state, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.follow_up(who, state, now).await
+        })
     }
 
     fn stats<'a>(
@@ -413,7 +470,10 @@ impl Store for PgStore {
         window: &'a ReviewWindow,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<crate::api::reports::StatsResponse>> {
-        self.stats(who, stale_days, window, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.stats(who, stale_days, window, now).await
+        })
     }
 
     // -- candidate_side.rs: what a candidate sees
@@ -427,7 +487,10 @@ impl Store for PgStore {
         window: &'a ReviewWindow,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<CandidateSelf>> {
-        self.candidate_self(candidate_id, window, now)
+        Box::pin(async move {
+            let now = self.db_now(now).await?;
+            self.candidate_self(candidate_id, window, now).await
+        })
     }
 
     // -- images.rs: the candidate's own image bytes
@@ -447,7 +510,10 @@ impl Store for PgStore {
         window: &'a ReviewWindow,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(CandidateImageDto, Change)>> {
-        self.upload(candidate_id, up, window, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.upload(candidate_id, up, window, ctx).await
+        })
     }
 
     fn delete_image<'a>(
@@ -457,7 +523,10 @@ impl Store for PgStore {
         window: &'a ReviewWindow,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<Change>> {
-        self.delete_image(candidate_id, image_id, window, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.delete_image(candidate_id, image_id, window, ctx).await
+        })
     }
 
     fn submit<'a>(
@@ -466,6 +535,9 @@ impl Store for PgStore {
         window: &'a ReviewWindow,
         ctx: Ctx,
     ) -> BoxFuture<'a, StoreResult<(CandidateSelf, Change)>> {
-        self.submit(candidate_id, window, ctx)
+        Box::pin(async move {
+            let ctx = self.db_ctx(ctx).await?;
+            self.submit(candidate_id, window, ctx).await
+        })
     }
 }
