@@ -106,6 +106,18 @@ async fn instance(db: &PgDatabase, blobs: &Path, log: &Path) -> ChildServer {
     .await
 }
 
+/// A test client through each of the two instances.
+fn through(db: &PgDatabase, a: &ChildServer, b: &ChildServer) -> (TestServer, TestServer) {
+    let over = |s: &ChildServer| {
+        TestServer::over(
+            &s.base_url,
+            db.url.clone().into(),
+            tempfile::tempdir().expect("d"),
+        )
+    };
+    (over(a), over(b))
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -120,16 +132,7 @@ async fn a_change_through_one_instance_reaches_a_stream_on_the_other() {
     let (db, mine) = prepare(&admin, &blobs, 1).await;
     let a = instance(&db, &blobs, &dir.path().join("a.log")).await;
     let b = instance(&db, &blobs, &dir.path().join("b.log")).await;
-    let via_a = TestServer::over(
-        &a.base_url,
-        db.url.clone().into(),
-        tempfile::tempdir().expect("d"),
-    );
-    let via_b = TestServer::over(
-        &b.base_url,
-        db.url.clone().into(),
-        tempfile::tempdir().expect("d"),
-    );
+    let (via_a, via_b) = through(&db, &a, &b);
     let token_a = via_a.login("nanjing").await;
     let token_b = via_b.login("nanjing").await;
     let id = mine["nanjing"][0];
@@ -298,16 +301,7 @@ async fn a_near_duplicate_uploaded_through_the_other_instance_is_flagged() {
     let (db, _) = prepare(&admin, &blobs, 0).await;
     let a = instance(&db, &blobs, &dir.path().join("a.log")).await;
     let b = instance(&db, &blobs, &dir.path().join("b.log")).await;
-    let via_a = TestServer::over(
-        &a.base_url,
-        db.url.clone().into(),
-        tempfile::tempdir().expect("d"),
-    );
-    let via_b = TestServer::over(
-        &b.base_url,
-        db.url.clone().into(),
-        tempfile::tempdir().expect("d"),
-    );
+    let (via_a, via_b) = through(&db, &a, &b);
     let reviewer = via_b.login("nanjing").await;
     let open = via_b.candidates(&reviewer, Some("not_started")).await;
     let reg = |i: usize| open[i]["reg_no"].as_str().expect("reg_no").to_string();
