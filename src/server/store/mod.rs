@@ -4,8 +4,10 @@
 //! the audit event and any feedback in one transaction.
 
 mod any;
+pub mod migrations;
 pub mod phash_index;
 pub mod postgres;
+pub(crate) mod row;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};

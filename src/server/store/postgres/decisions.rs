@@ -4,6 +4,7 @@
 //! is one transaction that checks the claim and the version, asks the
 //! review state machine, and leaves an audit event.
 
+use crate::server::store::row::row_struct;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use sqlx::postgres::PgConnection;
@@ -245,15 +246,16 @@ impl PgStore {
     }
 }
 
-/// The candidate as a decision needs it, in one statement: the row, the
-/// audit event an earlier attempt with this key left (if any), and how many
-/// of its images are unlocked (a pass needs none).
-#[derive(sqlx::FromRow)]
-struct ForDecision {
-    #[sqlx(flatten)]
-    c: CandRow,
-    replay_of: Option<i64>,
-    unlocked: i64,
+row_struct! {
+    ::sqlx::Postgres;
+    /// The candidate as a decision needs it, in one statement: the row, the
+    /// audit event an earlier attempt with this key left (if any), and how many
+    /// of its images are unlocked (a pass needs none).
+    struct ForDecision {
+        flatten c: CandRow,
+        replay_of: Option<i64>,
+        unlocked: i64,
+    }
 }
 
 async fn decide_in(

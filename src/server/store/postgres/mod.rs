@@ -108,7 +108,7 @@ pub async fn migrate(url: &str) -> StoreResult<()> {
 }
 
 async fn run_migrations(pool: &PgPool) -> StoreResult<()> {
-    sqlx::migrate!("./migrations/postgres")
+    crate::server::store::migrations::postgres()
         .run(pool)
         .await
         .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))

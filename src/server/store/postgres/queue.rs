@@ -7,6 +7,7 @@
 //! `SELECT` on the index of its tab (the same indexes as SQLite's, in
 //! migrations/postgres) and the counts a second read of `queue_counts`.
 
+use crate::server::store::row::row_struct;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 
@@ -33,24 +34,26 @@ const QUEUE_COLS: &str = "id, reg_no, name, exam_category, site, site_state, dis
     submitted_at, updated_at, version, claim_reviewer, claim_expires_at, image_count, \
     flagged_count, sort_at";
 
-/// One queue row.
-#[derive(sqlx::FromRow)]
-struct QueueRow {
-    id: i64,
-    reg_no: String,
-    name: String,
-    exam_category: String,
-    site: String,
-    site_state: String,
-    district_state: String,
-    submitted_at: Option<i64>,
-    updated_at: i64,
-    version: i64,
-    claim_reviewer: Option<String>,
-    claim_expires_at: Option<i64>,
-    image_count: i64,
-    flagged_count: i64,
-    sort_at: i64,
+row_struct! {
+    ::sqlx::Postgres;
+    /// One queue row.
+    struct QueueRow {
+        id: i64,
+        reg_no: String,
+        name: String,
+        exam_category: String,
+        site: String,
+        site_state: String,
+        district_state: String,
+        submitted_at: Option<i64>,
+        updated_at: i64,
+        version: i64,
+        claim_reviewer: Option<String>,
+        claim_expires_at: Option<i64>,
+        image_count: i64,
+        flagged_count: i64,
+        sort_at: i64,
+    }
 }
 
 /// The counts of the caller's scope from `queue_counts` rows of (state at

@@ -5,9 +5,9 @@
 //! on PostgreSQL's types (booleans are BOOLEAN here), plus loading a
 //! candidate's row locked for the transaction's writes.
 
+use crate::server::store::row::row_struct;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use sqlx::postgres::PgConnection;
 
 use super::script::{Script, q};
@@ -18,39 +18,42 @@ use crate::domain::image::ImagePhase;
 use crate::domain::review::{Level, ReviewStatus, Reviews};
 use crate::server::store::{Change, DecisionInput, ReviewerInfo, StoreError, StoreResult};
 
-#[derive(Debug, Clone, FromRow)]
-pub(crate) struct CandRow {
-    pub id: i64,
-    pub reg_no: String,
-    pub name: String,
-    pub id_type: String,
-    pub id_number: String,
-    pub gender: String,
-    pub birth_date: String,
-    pub exam_category: String,
-    pub district: String,
-    pub site: String,
-    pub education: String,
-    pub school: String,
-    pub major: String,
-    pub graduation_date: Option<String>,
-    pub trial_institution: Option<String>,
-    pub phone: String,
-    pub submitted_at: Option<i64>,
-    pub updated_at: i64,
-    pub version: i64,
-    pub site_state: String,
-    pub site_reasons: String,
-    pub site_note: Option<String>,
-    pub site_reviewer: Option<String>,
-    pub site_decided_at: Option<i64>,
-    pub district_state: String,
-    pub district_reasons: String,
-    pub district_note: Option<String>,
-    pub district_reviewer: Option<String>,
-    pub district_decided_at: Option<i64>,
-    pub claim_reviewer: Option<String>,
-    pub claim_expires_at: Option<i64>,
+row_struct! {
+    ::sqlx::Postgres;
+    #[derive(Debug, Clone)]
+    pub(crate) struct CandRow {
+        pub id: i64,
+        pub reg_no: String,
+        pub name: String,
+        pub id_type: String,
+        pub id_number: String,
+        pub gender: String,
+        pub birth_date: String,
+        pub exam_category: String,
+        pub district: String,
+        pub site: String,
+        pub education: String,
+        pub school: String,
+        pub major: String,
+        pub graduation_date: Option<String>,
+        pub trial_institution: Option<String>,
+        pub phone: String,
+        pub submitted_at: Option<i64>,
+        pub updated_at: i64,
+        pub version: i64,
+        pub site_state: String,
+        pub site_reasons: String,
+        pub site_note: Option<String>,
+        pub site_reviewer: Option<String>,
+        pub site_decided_at: Option<i64>,
+        pub district_state: String,
+        pub district_reasons: String,
+        pub district_note: Option<String>,
+        pub district_reviewer: Option<String>,
+        pub district_decided_at: Option<i64>,
+        pub claim_reviewer: Option<String>,
+        pub claim_expires_at: Option<i64>,
+    }
 }
 
 pub(super) const CAND_COLS: &str = "id, reg_no, name, id_type, id_number, gender, birth_date, exam_category, \
@@ -218,33 +221,36 @@ impl CandRow {
     }
 }
 
-/// An `images` row.
-#[derive(Debug, Clone, FromRow)]
-pub(super) struct ImgRow {
-    pub(super) id: i64,
-    pub(super) candidate_id: i64,
-    pub(super) category: String,
-    pub(super) slot: i64,
-    pub(super) generation: i64,
-    pub(super) format: String,
-    pub(super) bytes: i64,
-    pub(super) width: i64,
-    pub(super) height: i64,
-    pub(super) sha256: String,
-    pub(super) uploaded_at: i64,
-    pub(super) version: i64,
-    pub(super) phase: String,
-    pub(super) was_accepted: bool,
-    pub(super) replaced: bool,
-    pub(super) reasons: String,
-    pub(super) note: Option<String>,
-    pub(super) orientation: i64,
-    pub(super) not_upright: bool,
-    pub(super) blur_score: f64,
-    pub(super) blurry: bool,
-    pub(super) too_small: bool,
-    pub(super) duplicate_of: String,
-    pub(super) near_dup_of: String,
+row_struct! {
+    ::sqlx::Postgres;
+    /// An `images` row.
+    #[derive(Debug, Clone)]
+    pub(super) struct ImgRow {
+        pub(super) id: i64,
+        pub(super) candidate_id: i64,
+        pub(super) category: String,
+        pub(super) slot: i64,
+        pub(super) generation: i64,
+        pub(super) format: String,
+        pub(super) bytes: i64,
+        pub(super) width: i64,
+        pub(super) height: i64,
+        pub(super) sha256: String,
+        pub(super) uploaded_at: i64,
+        pub(super) version: i64,
+        pub(super) phase: String,
+        pub(super) was_accepted: bool,
+        pub(super) replaced: bool,
+        pub(super) reasons: String,
+        pub(super) note: Option<String>,
+        pub(super) orientation: i64,
+        pub(super) not_upright: bool,
+        pub(super) blur_score: f64,
+        pub(super) blurry: bool,
+        pub(super) too_small: bool,
+        pub(super) duplicate_of: String,
+        pub(super) near_dup_of: String,
+    }
 }
 
 pub(super) const IMG_COLS: &str = "id, candidate_id, category, slot, generation, format, bytes, width, height, \

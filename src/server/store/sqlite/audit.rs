@@ -5,9 +5,9 @@
 //! trail, undoing a lock, unlock or decision from its snapshots, and the
 //! stored responses that `Idempotency-Key` replays answer with.
 
+use crate::server::store::row::row_struct;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use sqlx::FromRow;
 use sqlx::sqlite::SqliteConnection;
 
 use super::decisions::check_claim;
@@ -141,21 +141,24 @@ pub(super) async fn stale(
     }
 }
 
-#[derive(Debug, Clone, FromRow)]
-struct AuditRow {
-    id: i64,
-    at: i64,
-    actor: String,
-    action: String,
-    target: String,
-    candidate_id: i64,
-    before: String,
-    after: String,
-    reasons: String,
-    note: Option<String>,
-    idempotency_key: Option<String>,
-    undoes: Option<i64>,
-    undone_by: Option<i64>,
+row_struct! {
+    ::sqlx::Sqlite;
+    #[derive(Debug, Clone)]
+    struct AuditRow {
+        id: i64,
+        at: i64,
+        actor: String,
+        action: String,
+        target: String,
+        candidate_id: i64,
+        before: String,
+        after: String,
+        reasons: String,
+        note: Option<String>,
+        idempotency_key: Option<String>,
+        undoes: Option<i64>,
+        undone_by: Option<i64>,
+    }
 }
 
 impl AuditRow {

@@ -3,6 +3,7 @@
 //! image through the image state machine, with the system feedback an
 //! unlock sends the candidate.
 
+use crate::server::store::row::row_struct;
 use sqlx::sqlite::SqliteConnection;
 
 use super::audit::{AuditInsert, REPLAY_OF, insert_audit_into, stale, store_replay};
@@ -134,15 +135,16 @@ fn blob_ref(format: &str, sha256: String) -> StoreResult<BlobRef> {
     Ok(BlobRef { format, sha256 })
 }
 
-/// What a judgement needs, in one statement: the image's candidate, the
-/// image (as a JSON array of its columns), and the audit event an earlier
-/// attempt with this key left (if any).
-#[derive(sqlx::FromRow)]
-struct ForJudgement {
-    #[sqlx(flatten)]
-    c: CandRow,
-    img: Option<String>,
-    replay_of: Option<i64>,
+row_struct! {
+    ::sqlx::Sqlite;
+    /// What a judgement needs, in one statement: the image's candidate, the
+    /// image (as a JSON array of its columns), and the audit event an earlier
+    /// attempt with this key left (if any).
+    struct ForJudgement {
+        flatten c: CandRow,
+        img: Option<String>,
+        replay_of: Option<i64>,
+    }
 }
 
 async fn judge_in(

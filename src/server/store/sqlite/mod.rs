@@ -126,7 +126,7 @@ impl SqliteStore {
             .max_connections(2)
             .connect_with(rw.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite")
+        crate::server::store::migrations::sqlite()
             .run(&pool)
             .await
             .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))?;

@@ -11,6 +11,7 @@
 //! counts come from `queue_counts` (kept by triggers, see migration 0003)
 //! in the same statement.
 
+use crate::server::store::row::row_struct;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 
@@ -59,20 +60,23 @@ struct QueueRow {
     sort_at: i64,
 }
 
-/// The page and the counts, as the one statement returns them.
-#[derive(sqlx::FromRow)]
-struct PageRow {
-    items: String,
-    counts: String,
+row_struct! {
+    ::sqlx::Sqlite;
+    /// The page and the counts, as the one statement returns them.
+    struct PageRow {
+        items: String,
+        counts: String,
+    }
 }
 
-/// A dossier: the candidate's row with its images and feedback as JSON.
-#[derive(sqlx::FromRow)]
-struct DossierRow {
-    #[sqlx(flatten)]
-    c: CandRow,
-    images: String,
-    feedback: String,
+row_struct! {
+    ::sqlx::Sqlite;
+    /// A dossier: the candidate's row with its images and feedback as JSON.
+    struct DossierRow {
+        flatten c: CandRow,
+        images: String,
+        feedback: String,
+    }
 }
 
 /// The counts of the caller's scope from `queue_counts` rows of (state at
