@@ -327,6 +327,15 @@ impl RunningServer {
     }
 }
 
+fn log_seed(report: seed::SeedReport, since: std::time::Instant) {
+    tracing::info!(
+        candidates = report.candidates,
+        images = report.images,
+        ms = since.elapsed().as_millis() as u64,
+        "seeded demo data"
+    );
+}
+
 /// Bind, migrate, seed (demo: only an empty database), and serve in a task.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     if let DbTarget::Sqlite(path) = &config.db
@@ -344,6 +353,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
             blobs::Blobs::local(&blobs::Blobs::beside(&default_db_path()))?
         }
     };
+    // A demo on a SQLite file not made yet: seeded as a new file, renamed
+    // into place, before the store opens it (`seed_demo_file`).
+    if let (Some(n), DbTarget::Sqlite(path)) = (config.demo, &config.db)
+        && !path.exists()
+    {
+        let t = std::time::Instant::now();
+        let report = seed::seed_demo_file(path, &blobs, n, chrono::Utc::now()).await?;
+        log_seed(report, t);
+    }
     let store = AnyStore::open(&config.db, config.undo_window).await?;
     if let Some(sqlite) = store.sqlite() {
         let moved = sqlite.move_legacy_blobs(&blobs).await?;
@@ -360,12 +378,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     {
         let t = std::time::Instant::now();
         let report = seed::seed_demo(&store, &blobs, n, chrono::Utc::now()).await?;
-        tracing::info!(
-            candidates = report.candidates,
-            images = report.images,
-            ms = t.elapsed().as_millis() as u64,
-            "seeded demo data"
-        );
+        log_seed(report, t);
     }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -25,6 +25,7 @@ mod pg_writer;
 mod writer;
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::SeedableRng;
@@ -54,6 +55,8 @@ pub enum SeedError {
     Db(#[from] sqlx::Error),
     #[error("password hashing: {0}")]
     Hash(#[from] auth::AuthError),
+    #[error("seed file: {0}")]
+    Io(#[from] std::io::Error),
     #[error("demo asset {0} does not decode: {1}")]
     Asset(String, String),
 }
@@ -75,6 +78,8 @@ const BATCH: u32 = 10_000;
 pub enum SeedTarget<'a> {
     Sqlite(&'a SqliteStore),
     Postgres(&'a PgStore),
+    /// A database file being made by [`seed_demo_file`].
+    NewFile(&'a sqlx::SqlitePool),
 }
 
 impl<'a> From<&'a SqliteStore> for SeedTarget<'a> {
@@ -139,7 +144,8 @@ pub async fn seed_demo<'a>(
     let (batches, rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let inventor = tokio::task::spawn_blocking(move || invent(assets, candidates, now, &batches));
     let written = match store {
-        SeedTarget::Sqlite(s) => load(s, &accounts, assets, &password_hash, rx).await,
+        SeedTarget::Sqlite(s) => load(s.pool(), &accounts, assets, &password_hash, rx).await,
+        SeedTarget::NewFile(pool) => load(pool, &accounts, assets, &password_hash, rx).await,
         SeedTarget::Postgres(s) => pg_writer::load(s, &accounts, assets, &password_hash, rx).await,
     };
     let total_images = inventor
@@ -149,11 +155,54 @@ pub async fn seed_demo<'a>(
     match store {
         SeedTarget::Sqlite(s) => s.reload_phash_index().await?,
         SeedTarget::Postgres(s) => s.reload_phash_index().await?,
+        // The store opened on it later loads the index.
+        SeedTarget::NewFile(_) => {}
     }
     Ok(SeedReport {
         candidates,
         images: total_images,
     })
+}
+
+/// Seed the demo into a SQLite file that does not exist yet: written
+/// unjournaled under a temporary name beside it, synced, then renamed into
+/// place, so a crash leaves no half seed under the real name (a leftover
+/// temporary file is removed by the next attempt). The same data as
+/// [`seed_demo`] into an opened store, with each page written once.
+pub async fn seed_demo_file(
+    path: &Path,
+    blobs: &Blobs,
+    candidates: u32,
+    now: DateTime<Utc>,
+) -> Result<SeedReport, SeedError> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".seeding");
+    let tmp = path.with_file_name(name);
+    remove_if_present(&tmp)?;
+    let pool = writer::open_unjournaled(&tmp).await?;
+    let seeded = seed_demo(SeedTarget::NewFile(&pool), blobs, candidates, now).await;
+    pool.close().await;
+    let report = match seeded {
+        Ok(r) => r,
+        Err(e) => {
+            remove_if_present(&tmp)?;
+            return Err(e);
+        }
+    };
+    // Durable before it has the name the server opens.
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all())?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all())?;
+    }
+    Ok(report)
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The inventing thread: candidates in batches, in id order, into `out`;

@@ -8,13 +8,20 @@
 //! SQL. The triggers of migration 0003 keep the queue counts and badges as
 //! the rows go in.
 
+use std::path::Path;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::documents::Asset;
 use super::{DISTRICT, SeedError, to_json};
 use crate::domain::audit::AuditAction;
 use crate::domain::image::ImagePhase;
-use crate::server::store::sqlite::{DupRef, ReviewSnap, SqliteStore, phase_cols};
+use crate::server::store::StoreError;
+use crate::server::store::sqlite::{DupRef, ReviewSnap, phase_cols};
 
 #[derive(Default)]
 pub(super) struct Batch {
@@ -90,14 +97,40 @@ pub(super) struct Account {
 /// edges and the reg_no index stay in memory.
 const LOAD_CACHE_KIB: i64 = 262_144;
 
+/// A new database file for [`load`] alone: no journal, no syncs, one
+/// exclusive connection, sorts in memory. A seed in the store's WAL writes
+/// every page twice (into the WAL, then the checkpoint copies it into the
+/// file: 4 GB each at a million candidates); here each is written once.
+/// Safe because the file has no name the server opens until it is
+/// complete and synced (`seed_demo_file`).
+pub(super) async fn open_unjournaled(path: &Path) -> Result<SqlitePool, SeedError> {
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Off)
+        .synchronous(SqliteSynchronous::Off)
+        .locking_mode(SqliteLockingMode::Exclusive)
+        .pragma("temp_store", "MEMORY");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?;
+    crate::server::store::migrations::sqlite()
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))?;
+    Ok(pool)
+}
+
 pub(super) async fn load(
-    store: &SqliteStore,
+    pool: &SqlitePool,
     accounts: &[Account],
     assets: &[Asset],
     password_hash: &str,
     mut batches: tokio::sync::mpsc::Receiver<Batch>,
 ) -> Result<(), SeedError> {
-    let mut tx = store.pool().begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "PRAGMA cache_size = -{LOAD_CACHE_KIB}"
     )))
@@ -154,9 +187,10 @@ pub(super) async fn load(
         .await?;
     tx.commit().await?;
     // Fold the WAL (as large as the database now) into the file, so the
-    // first decision's commit does not pay for that checkpoint.
+    // first decision's commit does not pay for that checkpoint. (A no-op
+    // without a WAL.)
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(store.pool())
+        .execute(pool)
         .await?;
     Ok(())
 }
