@@ -64,6 +64,7 @@ pub struct WindowDto {
 pub struct SessionResponse {
     /// Opaque bearer token.
     pub token: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub expires_at: DateTime<Utc>,
     pub reviewer: ReviewerDto,
     pub window: WindowDto,
@@ -84,7 +85,9 @@ fn default_undo_secs() -> i64 {
 pub struct MeResponse {
     pub reviewer: ReviewerDto,
     pub window: WindowDto,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub expires_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub server_time: DateTime<Utc>,
     /// As in [`SessionResponse`].
     #[serde(default = "default_undo_secs")]
@@ -137,6 +140,7 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClaimDto {
     pub reviewer: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// The caller holds it.
     pub mine: bool,
@@ -153,7 +157,9 @@ pub struct CandidateSummary {
     pub state: ReviewStatus,
     pub site_review: ReviewStatus,
     pub district_review: ReviewStatus,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub submitted_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub claim: Option<ClaimDto>,
@@ -178,6 +184,7 @@ pub struct ReviewDto {
     pub reasons: Vec<String>,
     pub note: Option<String>,
     pub reviewer: Option<String>,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub decided_at: Option<DateTime<Utc>>,
 }
 
@@ -236,6 +243,7 @@ pub struct ImageDto {
     pub height: u32,
     /// Hex SHA-256 of the content; also the content's ETag.
     pub sha256: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub uploaded_at: DateTime<Utc>,
     pub version: i64,
     pub lock: Lock,
@@ -263,6 +271,7 @@ pub struct FeedbackDto {
     pub channel: FeedbackChannel,
     pub body: String,
     pub author: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -289,7 +298,9 @@ pub struct CandidateDetail {
     pub trial_institution: Option<String>,
     /// Masked (`138****5678`).
     pub phone: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub submitted_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub updated_at: DateTime<Utc>,
     pub version: i64,
     pub site_review: ReviewDto,
@@ -365,6 +376,7 @@ pub struct RevealResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventDto {
     pub id: i64,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub at: DateTime<Utc>,
     /// Username of the reviewer or reg_no of the candidate.
     pub actor: String,
@@ -502,6 +514,7 @@ pub struct QueueEvent {
     pub actor: String,
     /// The audit action, or `claim` / `release`.
     pub action: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub at: DateTime<Utc>,
 }
 
@@ -521,6 +534,7 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changed_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub changed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
@@ -528,6 +542,7 @@ pub struct Problem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub held_until: Option<DateTime<Utc>>,
     /// The `Retry-After` header of the answer, in seconds (not in the body).
     #[serde(skip)]
@@ -553,6 +568,7 @@ pub struct CandidateImageDto {
     pub width: u32,
     pub height: u32,
     pub sha256: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub uploaded_at: DateTime<Utc>,
     /// 已锁定 (locked) / 未锁定 (unlocked).
     pub lock: Lock,
@@ -586,6 +602,7 @@ pub struct CandidateSelf {
     pub reasons: Vec<String>,
     /// Materials may be changed now (before submission or while 审核待定).
     pub editable: bool,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339_opt")]
     pub submitted_at: Option<DateTime<Utc>>,
     pub window: WindowDto,
     pub materials: Vec<CandidateMaterialDto>,
@@ -596,6 +613,7 @@ pub struct CandidateSelf {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CandidateSessionResponse {
     pub token: String,
+    #[serde(serialize_with = "crate::api::timefmt::rfc3339")]
     pub expires_at: DateTime<Utc>,
     pub candidate: CandidateSelf,
 }

@@ -6,3 +6,4 @@ pub mod error;
 pub mod reports;
 pub mod retry;
 pub mod sse;
+pub mod timefmt;
