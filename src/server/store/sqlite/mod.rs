@@ -31,6 +31,7 @@ mod audit;
 mod auth;
 mod candidate_side;
 mod decisions;
+mod direct;
 mod events;
 mod finality;
 mod images;
@@ -70,8 +71,10 @@ pub struct SqliteStore {
     /// Read-write: migrations, the demo seed, and tests or tools that
     /// write directly. Requests never write through it.
     pool: SqlitePool,
-    /// Every read of a request (see `readers.rs`).
+    /// Every read of a request but the queue page's (see `readers.rs`).
     reads: readers::Readers,
+    /// The queue page's reads, on the request's thread (see `direct.rs`).
+    direct: direct::DirectReaders,
     writer: writer::Writer,
     phash: Arc<RwLock<PhashIndex>>,
     /// Tokens and reviewers read in the last few seconds (see `auth.rs`).
@@ -132,9 +135,11 @@ impl SqliteStore {
             .map_err(|e| StoreError::Corrupt(format!("migration failed: {e}")))?;
         let writer = writer::Writer::start(rw).await?;
         let reads = readers::Readers::open(&base.read_only(true), READERS).await?;
+        let direct = direct::DirectReaders::open(path, READERS)?;
         let store = SqliteStore {
             pool,
             reads,
+            direct,
             writer,
             phash: Arc::new(RwLock::new(PhashIndex::default())),
             auth: auth::AuthCache::default(),

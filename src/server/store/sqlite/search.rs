@@ -4,7 +4,9 @@
 //! fast later without changing what it finds. The initials live in
 //! `candidates.name_initials`, filled here for rows that lack them.
 
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::SqlitePool;
+
+use super::direct::Sql;
 
 use crate::domain::name_key::{initials, looks_like_initials};
 use crate::server::store::StoreResult;
@@ -16,21 +18,21 @@ fn like_escape(q: &str) -> String {
 }
 
 /// ` AND (…)` for the search `q` (trimmed, non-empty).
-pub(super) fn push_search(qb: &mut QueryBuilder<Sqlite>, q: &str) {
+pub(super) fn push_search(sql: &mut Sql, q: &str) {
     let esc = like_escape(q);
-    qb.push(" AND (name LIKE ")
-        .push_bind(format!("%{esc}%"))
+    sql.push(" AND (name LIKE ")
+        .bind_text(format!("%{esc}%"))
         .push(" ESCAPE '\\' OR reg_no LIKE ")
-        .push_bind(format!("%{esc}%"))
+        .bind_text(format!("%{esc}%"))
         .push(" ESCAPE '\\' OR id_number LIKE ")
-        .push_bind(format!("%{esc}"))
+        .bind_text(format!("%{esc}"))
         .push(" ESCAPE '\\'");
     if looks_like_initials(q) {
-        qb.push(" OR name_initials LIKE ")
-            .push_bind(format!("%{}%", esc.to_ascii_lowercase()))
+        sql.push(" OR name_initials LIKE ")
+            .bind_text(format!("%{}%", esc.to_ascii_lowercase()))
             .push(" ESCAPE '\\'");
     }
-    qb.push(")");
+    sql.push(")");
 }
 
 /// Fill `name_initials` where it is missing (rows from before the column,
