@@ -17,27 +17,11 @@ command -v wrk >/dev/null || { echo "missing: wrk (apt-get install wrk)" >&2; ex
 N=${N:-100000}
 SECS=${SECS:-6}
 ROUNDS=${ROUNDS:-2}
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-
+. bench/lib.sh
+scratch
 start() {
-    RUST_LOG=warn "$1" serve --demo --candidates "$N" --db "$TMP/ab.db" \
-        --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-    PID=$!
-    until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
-        kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
-        sleep 0.2
-    done
-    TOKEN=$(curl -sf -X POST -H 'content-type: application/json' \
-        -d '{"username":"nanjing","password":"demo"}' "$BASE/api/v1/session" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    BIN=$1 serve_demo "$TMP/ab.db" warn
+    TOKEN=$(login)
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
 rps() { wrk -t2 -c16 -d"${SECS}s" -H "Authorization: Bearer $TOKEN" "$BASE$1" | awk '/Requests\/sec/{print $2}'; }

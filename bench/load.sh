@@ -12,23 +12,10 @@ REVIEWERS=${REVIEWERS:-50}
 SECS=${SECONDS_:-60}
 cargo build --release --bin shenhe --example load
 BIN=target/release/shenhe
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
+scratch
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-RUST_LOG=warn,shenhe=info "$BIN" serve --demo --candidates "$N" --db "$TMP/load.db" \
-    --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-PID=$!
-until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
-    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
-    sleep 0.5
-done
+serve_demo "$TMP/load.db"
 echo "== $N candidates seeded"
 grep -o 'seeded demo data.*' "$TMP/server.log" | sed 's/\x1b\[[0-9;]*m//g' || true
 status=0

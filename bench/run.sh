@@ -14,33 +14,18 @@ THREADS=${THREADS:-2}
 export THREADS
 CONNS=${CONNS:-16}
 BIN=${BIN:-target/release/shenhe}
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
+scratch
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
 START=$(date +%s.%N)
-RUST_LOG=warn,shenhe=info "$BIN" serve --demo --candidates "$N" --db "$TMP/bench.db" \
-    --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-PID=$!
-until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
-    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
-    sleep 0.2
-done
+serve_demo "$TMP/bench.db"
 END=$(date +%s.%N)
 echo "== $N candidates"
 grep -o 'seeded demo data.*' "$TMP/server.log" | sed 's/\x1b\[[0-9;]*m//g'
 python3 -c "print(f'start to first 200 (open, migrate, seed, listen): {$END - $START:.1f} s')"
 ls -la "$TMP"/bench.db* | awk '{print $5, $9}'
 
-TOKEN=$(curl -sf -X POST -H 'content-type: application/json' \
-    -d '{"username":"nanjing","password":"demo"}' "$BASE/api/v1/session" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(login)
 export TOKEN
 # Unreviewed images of candidates awaiting the site: real lock/unlock targets.
 IMAGES=$(python3 - "$BASE" "$TOKEN" 2>"$TMP/candidates" <<'PY'

@@ -21,24 +21,10 @@ CONNS=${CONNS:-64}
 BIN=${BIN:-target/release/shenhe}
 STEADY=${STEADY:-target/release/examples/steady}
 [ -n "${NO_BUILD:-}" ] || cargo build --release --bin shenhe --example steady
-TMP=$(mktemp -d)
-PID=
-cleanup() {
-    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
+scratch
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BASE="http://127.0.0.1:$PORT"
-RUST_LOG=warn,shenhe=info,shenhe::server::store::sqlite::writer=debug \
-    "$BIN" serve --demo --candidates "$N" --db "$TMP/steady.db" \
-    --listen "127.0.0.1:$PORT" >"$TMP/server.log" 2>&1 &
-PID=$!
-until curl -sf "$BASE/api/v1/health" >/dev/null 2>&1; do
-    kill -0 "$PID" 2>/dev/null || { cat "$TMP/server.log"; exit 1; }
-    sleep 0.5
-done
+serve_demo "$TMP/steady.db" warn,shenhe=info,shenhe::server::store::sqlite::writer=debug
 echo "== $N candidates seeded; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -o 'seeded demo data.*' "$TMP/server.log" || true
 status=0
