@@ -90,7 +90,10 @@ fn journaled_keys(path: &Path) -> Vec<String> {
         .collect()
 }
 
-fn interrupted_decision_lands_once(sig: &str) {
+/// `one` is the PTY lock (see `support::serial`), given back once the
+/// last console has exited: the wait for the held request is not a
+/// console's.
+fn interrupted_decision_lands_once(sig: &str, one: std::sync::MutexGuard<'static, ()>) {
     support::install_crypto();
     let rt = rt();
     let server = rt.block_on(TestServer::start_demo(12));
@@ -129,14 +132,15 @@ fn interrupted_decision_lands_once(sig: &str) {
     let mut console = start(home.path(), &proxy.url(), &token);
     console.wait_for("the queue", |t| t.contains("队列 1/"));
     console.wait_for("the replay sent", |t| t.contains("⟳ 0 待发送"));
+    console.keys("q");
+    let status = console.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    drop(one);
     // The first request, held by the slow link, reaches the server at
     // some point too: wait until it must have, then count.
     while pressed.elapsed() < SLOW * 3 {
         std::thread::sleep(Duration::from_millis(200));
     }
-    console.keys("q");
-    let status = console.wait_exit();
-    assert!(status.success(), "exit status {status:?}");
 
     let audit = rt.block_on(api.audit(id)).expect("audit");
     let with_key: Vec<_> = audit
@@ -168,14 +172,12 @@ fn interrupted_decision_lands_once(sig: &str) {
 
 #[test]
 fn sighup_mid_decision_then_restart_lands_it_once() {
-    let _one = support::serial::pty_console();
-    interrupted_decision_lands_once("HUP");
+    interrupted_decision_lands_once("HUP", support::serial::pty_console());
 }
 
 #[test]
 fn sigterm_mid_decision_then_restart_lands_it_once() {
-    let _one = support::serial::pty_console();
-    interrupted_decision_lands_once("TERM");
+    interrupted_decision_lands_once("TERM", support::serial::pty_console());
 }
 
 #[test]
