@@ -198,7 +198,7 @@ pub fn rasterize(
     target: &RenderTarget,
 ) -> Result<RgbImage, ImageError> {
     let out = resize::resize_crop(rotated, l.view.crop, l.view.out)?;
-    let mut canvas = resize::place_on_canvas(&out, l.canvas, l.at, target.background);
+    let mut canvas = resize::place_on_canvas(out, l.canvas, l.at, target.background);
     if l.protocol == ProtocolKind::Halfblocks {
         resize::posterize(&mut canvas, HALFBLOCK_COLOUR_STEP);
     }

@@ -5,6 +5,8 @@
 //! resize runs the same convolution several times faster than `image`'s
 //! resize (see `benches/images.rs`, group `resize`).
 
+use std::borrow::Cow;
+
 use fast_image_resize as fr;
 use image::{Rgb, RgbImage};
 
@@ -43,28 +45,26 @@ pub fn resize_crop(
         .ok_or_else(|| ImageError::Resize("buffer size mismatch".into()))
 }
 
-/// Rotate for the view (the file is never changed).
-pub fn rotate(src: &RgbImage, r: Rotation) -> RgbImage {
+/// Rotate for the view (the file is never changed). Upright is the
+/// picture itself: a copy of a decoded scan was a megabyte of memory
+/// touched for nothing on every render.
+pub fn rotate(src: &RgbImage, r: Rotation) -> Cow<'_, RgbImage> {
     match r {
-        Rotation::R0 => src.clone(),
-        Rotation::R90 => image::imageops::rotate90(src),
-        Rotation::R180 => image::imageops::rotate180(src),
-        Rotation::R270 => image::imageops::rotate270(src),
+        Rotation::R0 => Cow::Borrowed(src),
+        Rotation::R90 => Cow::Owned(image::imageops::rotate90(src)),
+        Rotation::R180 => Cow::Owned(image::imageops::rotate180(src)),
+        Rotation::R270 => Cow::Owned(image::imageops::rotate270(src)),
     }
 }
 
-/// A `canvas`-sized image filled with `bg`, with `img` pasted at `at`.
-pub fn place_on_canvas(
-    img: &RgbImage,
-    canvas: (u32, u32),
-    at: (u32, u32),
-    bg: [u8; 3],
-) -> RgbImage {
+/// A `canvas`-sized image filled with `bg`, with `img` pasted at `at`
+/// (`img` itself when it fills the canvas).
+pub fn place_on_canvas(img: RgbImage, canvas: (u32, u32), at: (u32, u32), bg: [u8; 3]) -> RgbImage {
     if (img.width(), img.height()) == canvas && at == (0, 0) {
-        return img.clone();
+        return img;
     }
     let mut out = RgbImage::from_pixel(canvas.0.max(1), canvas.1.max(1), Rgb(bg));
-    image::imageops::replace(&mut out, img, i64::from(at.0), i64::from(at.1));
+    image::imageops::replace(&mut out, &img, i64::from(at.0), i64::from(at.1));
     out
 }
 

@@ -284,8 +284,11 @@ fn err2(a: [u8; 3], b: [u8; 3]) -> u32 {
 /// thousand) the entries that can be nearest to some colour in the cell are
 /// listed once, and a pixel searches only those (usually one or two).
 fn map_pixels(img: &RgbImage, shown: &[[u8; 3]]) -> Vec<u8> {
-    const UNKNOWN: u32 = u32::MAX;
-    // `memo[cell]`: `offset << 9 | len` of the cell's candidates in `arena`.
+    // `memo[cell]`: `offset << 9 | len` of the cell's candidates in `arena`;
+    // a cell has at least one, so 0 is "not yet": a zeroed megabyte comes
+    // from the allocator untouched, and only the pages of the few thousand
+    // cells a picture uses are ever faulted in.
+    const UNKNOWN: u32 = 0;
     let mut memo = vec![UNKNOWN; 1 << 18];
     let mut arena: Vec<u8> = Vec::new();
     let mut out: Vec<u8> = Vec::with_capacity(img.as_raw().len() / 3);

@@ -269,7 +269,7 @@ impl Shared {
         } else {
             let upright = self.source(req, Rotation::R0, denom)?;
             Arc::new(Source {
-                rgb: resize::rotate(&upright.rgb, rotation),
+                rgb: resize::rotate(&upright.rgb, rotation).into_owned(),
                 full: upright.full,
             })
         };
