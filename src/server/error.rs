@@ -265,6 +265,10 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "database error");
                 ApiError::internal()
             }
+            StoreError::Sqlite(e) => {
+                tracing::error!(error = %e, "database error (direct read)");
+                ApiError::internal()
+            }
             StoreError::Corrupt(e) => {
                 tracing::error!(error = %e, "stored data did not decode");
                 ApiError::internal()

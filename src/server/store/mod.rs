@@ -7,6 +7,7 @@ mod any;
 pub mod migrations;
 pub mod phash_index;
 pub mod postgres;
+mod queue_page;
 pub(crate) mod row;
 pub mod sqlite;
 
@@ -72,6 +73,9 @@ pub enum StoreError {
     Invalid { code: &'static str, detail: String },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// A read on SQLite's own thread-free path (`sqlite/direct.rs`).
+    #[error("database (direct read): {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
 }

@@ -50,7 +50,7 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -75,9 +75,7 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
+pub(crate) use super::queue_page::from_ms;
 
 fn local_today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&Local).date_naive()

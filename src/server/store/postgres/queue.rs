@@ -7,7 +7,6 @@
 //! `SELECT` on the index of its tab (the same indexes as SQLite's, in
 //! migrations/postgres) and the counts a second read of `queue_counts`.
 
-use crate::server::store::row::row_struct;
 use futures::future::BoxFuture;
 use std::collections::HashMap;
 
@@ -15,70 +14,16 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgConnection;
 use sqlx::{Postgres, QueryBuilder};
 
-use super::rows::{
-    CandRow, DupRef, ImgRow, claim_dto, live_claim, load_cand_scoped, load_images, parse_status,
-};
+use super::rows::{CandRow, DupRef, ImgRow, load_cand_scoped, load_images};
 use super::{PgStore, from_ms, json_list};
 use crate::api::dto::{
-    CandidateDetail, CandidateList, CandidateSummary, Counts, DuplicateRef, FeedbackDto, HintsDto,
-    ImageDto, MaterialDto,
+    CandidateDetail, DuplicateRef, FeedbackDto, HintsDto, ImageDto, MaterialDto,
 };
 use crate::domain::category::MaterialCategory;
 use crate::domain::identity::{mask_id_number, mask_phone};
 use crate::domain::image::ImagePhase;
-use crate::domain::review::{Level, ReviewStatus, Reviews};
+use crate::server::store::queue_page::{QUEUE_COLS, QueueRow, page_of};
 use crate::server::store::{ListPage, ListQuery, ReviewerInfo, StoreError, StoreResult};
-
-/// The columns of a queue row, in the order of [`QueueRow`].
-const QUEUE_COLS: &str = "id, reg_no, name, exam_category, site, site_state, district_state, \
-    submitted_at, updated_at, version, claim_reviewer, claim_expires_at, image_count, \
-    flagged_count, sort_at";
-
-row_struct! {
-    ::sqlx::Postgres;
-    /// One queue row.
-    struct QueueRow {
-        id: i64,
-        reg_no: String,
-        name: String,
-        exam_category: String,
-        site: String,
-        site_state: String,
-        district_state: String,
-        submitted_at: Option<i64>,
-        updated_at: i64,
-        version: i64,
-        claim_reviewer: Option<String>,
-        claim_expires_at: Option<i64>,
-        image_count: i64,
-        flagged_count: i64,
-        sort_at: i64,
-    }
-}
-
-/// The counts of the caller's scope from `queue_counts` rows of (state at
-/// the caller's level, the other level's state, n).
-fn counts_of(who: &ReviewerInfo, rows: Vec<(String, String, i64)>) -> Counts {
-    let mut counts = Counts::default();
-    for (state, district_state, n) in rows {
-        match ReviewStatus::parse(&state) {
-            Some(ReviewStatus::AwaitingReview) => {
-                counts.awaiting_review += n;
-                // A site's returned candidates await it again.
-                if who.site.is_some() && district_state == "returned" {
-                    counts.returned += n;
-                }
-            }
-            Some(ReviewStatus::Pending) => counts.pending += n,
-            Some(ReviewStatus::Passed) => counts.passed += n,
-            Some(ReviewStatus::Rejected) => counts.rejected += n,
-            Some(ReviewStatus::Returned) => counts.returned += n,
-            Some(ReviewStatus::NotStarted) => counts.not_started += n,
-            None => {}
-        }
-    }
-    counts
-}
 
 /// The scope's filter (`WHERE` included), on `candidates` or `queue_counts`.
 fn push_scope(qb: &mut QueryBuilder<Postgres>, who: &ReviewerInfo) {
@@ -273,49 +218,28 @@ impl PgStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<ListPage>> {
         Box::pin(async move {
-            let state_col = match who.level {
-                Level::Site => "site_state",
-                Level::District => "district_state",
-            };
             // Each tab's filter matches an index in (sort_at, id) order
             // (migrations/postgres), so a page reads limit + 1 rows.
             let mut qb =
                 QueryBuilder::<Postgres>::new(format!("SELECT {QUEUE_COLS} FROM candidates"));
             push_scope(&mut qb, who);
-            if let Some(state) = query.state {
-                match (who.level, state) {
-                    (Level::Site, ReviewStatus::Returned) => {
-                        qb.push(
-                            " AND site_state = 'awaiting_review' AND district_state = 'returned'",
-                        );
-                    }
-                    _ => {
-                        qb.push(format!(" AND {state_col} = '{}'", state.as_str()));
-                    }
-                }
+            if let Some(tab) = query.tab_condition(who.level) {
+                qb.push(tab);
             }
-            if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            if let Some(q) = query.search() {
                 super::search::push_search(&mut qb, q);
             }
-            // Descending: from the end of the queue backwards (`G`).
-            let (cmp, dir) = if query.descending {
-                ("<", " DESC")
-            } else {
-                (">", "")
-            };
             if let Some((at, id)) = query.after {
+                let (cmp, _) = query.direction();
                 qb.push(format!(" AND (sort_at, id) {cmp} ("))
                     .push_bind(at)
                     .push(", ")
                     .push_bind(id)
                     .push(")");
             }
-            qb.push(format!(
-                " ORDER BY sort_at{dir}, id{dir} LIMIT {}",
-                i64::from(query.limit) + 1
-            ));
+            qb.push(query.order_and_limit());
             let mut conn = self.pool.acquire().await?;
-            let mut rows: Vec<QueueRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
+            let rows: Vec<QueueRow> = qb.build_query_as().fetch_all(&mut *conn).await?;
             let mut cq = QueryBuilder::<Postgres>::new(match &who.site {
                 Some(_) => "SELECT site_state, district_state, n FROM queue_counts",
                 None => "SELECT district_state, '' AS other, n FROM queue_counts",
@@ -324,46 +248,7 @@ impl PgStore {
             let counts: Vec<(String, String, i64)> =
                 cq.build_query_as().fetch_all(&mut *conn).await?;
             drop(conn);
-            let next = if rows.len() > query.limit as usize {
-                rows.truncate(query.limit as usize);
-                rows.last().map(|r| (r.sort_at, r.id))
-            } else {
-                None
-            };
-            let mut items = Vec::with_capacity(rows.len());
-            for r in rows {
-                let reviews = Reviews {
-                    site: parse_status(&r.site_state)?,
-                    district: parse_status(&r.district_state)?,
-                };
-                items.push(CandidateSummary {
-                    id: r.id,
-                    reg_no: r.reg_no,
-                    name: r.name,
-                    exam_category: r.exam_category,
-                    site: r.site,
-                    state: reviews.at(who.level),
-                    site_review: reviews.site,
-                    district_review: reviews.district,
-                    submitted_at: r.submitted_at.map(from_ms),
-                    updated_at: from_ms(r.updated_at),
-                    version: r.version,
-                    claim: claim_dto(
-                        live_claim(r.claim_reviewer, r.claim_expires_at, now),
-                        Some(&who.username),
-                    ),
-                    images: r.image_count,
-                    flagged: r.flagged_count,
-                });
-            }
-            Ok(ListPage {
-                list: CandidateList {
-                    items,
-                    next_cursor: None,
-                    counts: counts_of(who, counts),
-                },
-                next,
-            })
+            page_of(who, &query, rows, counts, now)
         })
     }
 

@@ -62,33 +62,7 @@ pub(super) const CAND_COLS: &str = "id, reg_no, name, id_type, id_number, gender
     site_decided_at, district_state, district_reasons, district_note, district_reviewer, \
     district_decided_at, claim_reviewer, claim_expires_at";
 
-/// The claim stored in a row's two columns, if it has not expired.
-pub(super) fn live_claim(
-    reviewer: Option<String>,
-    expires_at: Option<i64>,
-    now: DateTime<Utc>,
-) -> Option<crate::domain::claim::Claim> {
-    let c = crate::domain::claim::Claim {
-        reviewer: reviewer?,
-        expires_at: from_ms(expires_at?),
-    };
-    c.is_live(now).then_some(c)
-}
-
-pub(super) fn claim_dto(
-    live: Option<crate::domain::claim::Claim>,
-    me: Option<&str>,
-) -> Option<ClaimDto> {
-    live.map(|c| ClaimDto {
-        mine: me == Some(c.reviewer.as_str()),
-        reviewer: c.reviewer,
-        expires_at: c.expires_at,
-    })
-}
-
-pub(super) fn parse_status(s: &str) -> StoreResult<ReviewStatus> {
-    ReviewStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("review state {s:?}")))
-}
+pub(super) use crate::server::store::queue_page::{claim_dto, live_claim, parse_status};
 
 /// One level's review as stored, also the audit snapshot of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

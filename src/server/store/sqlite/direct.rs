@@ -86,12 +86,6 @@ impl Sql {
     }
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> StoreError {
-        StoreError::Db(sqlx::Error::Io(std::io::Error::other(e)))
-    }
-}
-
 /// How long a read on the blocking pool may wait for a lock (only another
 /// process on the file, or a checkpoint's instant, can make it wait).
 const BUSY_WAIT: Duration = Duration::from_secs(15);
@@ -110,9 +104,9 @@ impl DirectReaders {
                 path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
-            // As the sqlx readers (see `SqliteStore::open`): the file mapped,
-            // a larger page cache.
-            conn.execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;")?;
+            for (k, v) in super::TUNING {
+                conn.execute_batch(&format!("PRAGMA {k} = {v};"))?;
+            }
             conn.set_prepared_statement_cache_capacity(64);
             conns.push(Mutex::new(conn));
         }
@@ -136,7 +130,7 @@ impl DirectReaders {
                 if let Ok(conn) = self.conns[(start + i) % n].try_lock() {
                     conn.busy_timeout(Duration::ZERO)?;
                     match read(&conn) {
-                        Err(StoreError::Db(e)) if is_busy(&e) => break,
+                        Err(StoreError::Sqlite(e)) if is_busy(&e) => break,
                         done => return done,
                     }
                 }
@@ -149,6 +143,7 @@ impl DirectReaders {
             read(&conn)
         })
         .await
+        // Only a panic in `read` gets here; it says so in its message.
         .map_err(|e| StoreError::Db(sqlx::Error::Io(std::io::Error::other(e))))?
     }
 }
@@ -159,17 +154,13 @@ fn held(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn is_busy(e: &sqlx::Error) -> bool {
-    let sqlx::Error::Io(io) = e else { return false };
-    io.get_ref()
-        .and_then(|inner| inner.downcast_ref::<rusqlite::Error>())
-        .and_then(rusqlite::Error::sqlite_error_code)
-        .is_some_and(|c| {
-            matches!(
-                c,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            )
-        })
+fn is_busy(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code().is_some_and(|c| {
+        matches!(
+            c,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        )
+    })
 }
 
 #[cfg(test)]
@@ -234,7 +225,7 @@ mod tests {
             None,
         ));
         let other = StoreError::from(rusqlite::Error::InvalidQuery);
-        assert!(matches!(&busy, StoreError::Db(e) if is_busy(e)));
-        assert!(matches!(&other, StoreError::Db(e) if !is_busy(e)));
+        assert!(matches!(&busy, StoreError::Sqlite(e) if is_busy(e)));
+        assert!(matches!(&other, StoreError::Sqlite(e) if !is_busy(e)));
     }
 }

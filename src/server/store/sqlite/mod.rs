@@ -47,7 +47,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Local, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use serde::Serialize;
 use sqlx::SqlitePool;
@@ -66,6 +66,10 @@ pub use writer::{Hold, WriterStats};
 /// Read-only connections: SQLite in WAL reads in parallel with the writer,
 /// and more than the cores only adds threads.
 const READERS: usize = 4;
+
+/// Every connection's tuning: the file is the working set of a busy site,
+/// read it mapped (no read syscalls), with a larger page cache than 2 MB.
+const TUNING: [(&str, &str); 2] = [("mmap_size", "1073741824"), ("cache_size", "-32768")];
 
 pub struct SqliteStore {
     /// Read-write: migrations, the demo seed, and tests or tools that
@@ -87,9 +91,7 @@ pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
-}
+pub(crate) use super::queue_page::from_ms;
 
 fn local_today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&Local).date_naive()
@@ -107,16 +109,16 @@ impl SqliteStore {
     /// Open (creating) the database file, apply the migrations, start the
     /// writer, open the read pool, load the perceptual-hash index.
     pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let base = SqliteConnectOptions::new()
-            .filename(path)
-            // Only another process on the same file can make a connection
-            // of ours wait; in-process writers queue on the writer.
-            .busy_timeout(Duration::from_secs(15))
-            .foreign_keys(true)
-            // The file is the working set of a busy site: read it mapped
-            // (no read syscalls), with a larger page cache than 2 MB.
-            .pragma("mmap_size", "1073741824")
-            .pragma("cache_size", "-32768");
+        let base = TUNING.iter().fold(
+            SqliteConnectOptions::new()
+                .filename(path)
+                // Only another process on the same file can make a
+                // connection of ours wait; in-process writers queue on the
+                // writer.
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true),
+            |o, (k, v)| o.pragma(*k, *v),
+        );
         let rw = base
             .clone()
             .create_if_missing(true)

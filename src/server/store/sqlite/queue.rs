@@ -20,44 +20,17 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::direct::Sql;
 
-use super::rows::{
-    CAND_COLS, CandRow, DupRef, IMG_COLS, ImgRow, claim_dto, live_claim, load_images, parse_status,
-};
+use super::rows::{CAND_COLS, CandRow, DupRef, IMG_COLS, ImgRow, load_images};
 use super::{SqliteStore, from_ms, json_list};
 use crate::api::dto::{
-    CandidateDetail, CandidateList, CandidateSummary, Counts, DuplicateRef, FeedbackDto, HintsDto,
-    ImageDto, MaterialDto,
+    CandidateDetail, DuplicateRef, FeedbackDto, HintsDto, ImageDto, MaterialDto,
 };
 use crate::domain::audit::FeedbackChannel;
 use crate::domain::category::MaterialCategory;
 use crate::domain::identity::{mask_id_number, mask_phone};
 use crate::domain::image::ImagePhase;
-use crate::domain::review::{Level, ReviewStatus, Reviews};
+use crate::server::store::queue_page::{QUEUE_COLS, QueueRow, page_of};
 use crate::server::store::{ListPage, ListQuery, ReviewerInfo, StoreError, StoreResult};
-
-/// The columns of a queue row, in the order of [`QueueRow`].
-const QUEUE_COLS: &str = "id, reg_no, name, exam_category, site, site_state, district_state, \
-    submitted_at, updated_at, version, claim_reviewer, claim_expires_at, image_count, \
-    flagged_count, sort_at";
-
-/// One queue row.
-struct QueueRow {
-    id: i64,
-    reg_no: String,
-    name: String,
-    exam_category: String,
-    site: String,
-    site_state: String,
-    district_state: String,
-    submitted_at: Option<i64>,
-    updated_at: i64,
-    version: i64,
-    claim_reviewer: Option<String>,
-    claim_expires_at: Option<i64>,
-    image_count: i64,
-    flagged_count: i64,
-    sort_at: i64,
-}
 
 row_struct! {
     ::sqlx::Sqlite;
@@ -67,30 +40,6 @@ row_struct! {
         images: String,
         feedback: String,
     }
-}
-
-/// The counts of the caller's scope from `queue_counts` rows of (state at
-/// the caller's level, the other level's state, n).
-fn counts_of(who: &ReviewerInfo, rows: Vec<(String, String, i64)>) -> Counts {
-    let mut counts = Counts::default();
-    for (state, district_state, n) in rows {
-        match ReviewStatus::parse(&state) {
-            Some(ReviewStatus::AwaitingReview) => {
-                counts.awaiting_review += n;
-                // A site's returned candidates await it again.
-                if who.site.is_some() && district_state == "returned" {
-                    counts.returned += n;
-                }
-            }
-            Some(ReviewStatus::Pending) => counts.pending += n,
-            Some(ReviewStatus::Passed) => counts.passed += n,
-            Some(ReviewStatus::Rejected) => counts.rejected += n,
-            Some(ReviewStatus::Returned) => counts.returned += n,
-            Some(ReviewStatus::NotStarted) => counts.not_started += n,
-            None => {}
-        }
-    }
-    counts
 }
 
 /// The scope's filter (`WHERE` included), on `candidates` or `queue_counts`.
@@ -114,33 +63,14 @@ fn push_scope(sql: &mut Sql, who: &ReviewerInfo) {
 fn page_sql(who: &ReviewerInfo, query: &ListQuery) -> (Sql, Sql) {
     let mut items = Sql::new(&format!("SELECT {QUEUE_COLS} FROM candidates"));
     push_scope(&mut items, who);
-    if let Some(state) = query.state {
-        match (who.level, state) {
-            (Level::Site, ReviewStatus::Returned) => {
-                items.push(" AND site_state = 'awaiting_review' AND district_state = 'returned'");
-            }
-            // Written in, not bound, as is the limit: a bound value SQLite
-            // had to compare with a partial index's condition (or a bound
-            // limit) makes it prepare the statement again at every run,
-            // which doubled the page's SQLite time. Both are our own words.
-            (Level::Site, _) => {
-                items.push(&format!(" AND site_state = '{}'", state.as_str()));
-            }
-            (Level::District, _) => {
-                items.push(&format!(" AND district_state = '{}'", state.as_str()));
-            }
-        }
+    if let Some(tab) = query.tab_condition(who.level) {
+        items.push(&tab);
     }
-    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    if let Some(q) = query.search() {
         super::search::push_search(&mut items, q);
     }
-    // Descending: from the end of the queue backwards (`G`).
-    let (cmp, dir) = if query.descending {
-        ("<", " DESC")
-    } else {
-        (">", "")
-    };
     if let Some((at, id)) = query.after {
+        let (cmp, _) = query.direction();
         items
             .push(&format!(" AND (sort_at, id) {cmp} ("))
             .bind_int(at)
@@ -148,10 +78,7 @@ fn page_sql(who: &ReviewerInfo, query: &ListQuery) -> (Sql, Sql) {
             .bind_int(id)
             .push(")");
     }
-    items.push(&format!(
-        " ORDER BY sort_at{dir}, id{dir} LIMIT {}",
-        i64::from(query.limit) + 1
-    ));
+    items.push(&query.order_and_limit());
     let mut counts = Sql::new(match who.site {
         Some(_) => "SELECT site_state, district_state, n FROM queue_counts",
         None => "SELECT district_state, '', n FROM queue_counts",
@@ -361,8 +288,8 @@ impl SqliteStore {
         Box::pin(async move {
             let (items, counts) = page_sql(who, &query);
             // A search may scan the whole scope: not on the runtime's threads.
-            let short = query.q.as_deref().is_none_or(|q| q.trim().is_empty());
-            let (mut rows, counts) = self
+            let short = query.search().is_none();
+            let (rows, counts) = self
                 .direct
                 .run(short, move |conn| {
                     // One snapshot for the page and its counts.
@@ -372,46 +299,7 @@ impl SqliteStore {
                     Ok((rows, counts))
                 })
                 .await?;
-            let next = if rows.len() > query.limit as usize {
-                rows.truncate(query.limit as usize);
-                rows.last().map(|r| (r.sort_at, r.id))
-            } else {
-                None
-            };
-            let mut list = Vec::with_capacity(rows.len());
-            for r in rows {
-                let reviews = Reviews {
-                    site: parse_status(&r.site_state)?,
-                    district: parse_status(&r.district_state)?,
-                };
-                list.push(CandidateSummary {
-                    id: r.id,
-                    reg_no: r.reg_no,
-                    name: r.name,
-                    exam_category: r.exam_category,
-                    site: r.site,
-                    state: reviews.at(who.level),
-                    site_review: reviews.site,
-                    district_review: reviews.district,
-                    submitted_at: r.submitted_at.map(from_ms),
-                    updated_at: from_ms(r.updated_at),
-                    version: r.version,
-                    claim: claim_dto(
-                        live_claim(r.claim_reviewer, r.claim_expires_at, now),
-                        Some(&who.username),
-                    ),
-                    images: r.image_count,
-                    flagged: r.flagged_count,
-                });
-            }
-            Ok(ListPage {
-                list: CandidateList {
-                    items: list,
-                    next_cursor: None,
-                    counts: counts_of(who, counts),
-                },
-                next,
-            })
+            page_of(who, &query, rows, counts, now)
         })
     }
 
@@ -463,6 +351,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::review::{Level, ReviewStatus};
     use rusqlite::StatementStatus;
 
     fn reviewer(level: Level, site: Option<&str>) -> ReviewerInfo {
