@@ -113,26 +113,42 @@ pub(crate) fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or_default()
 }
 
+/// Add `n` candidates in `state` to `counts`. At the site level a
+/// candidate the district returned (`other` is `returned`) awaits the site
+/// again and also counts as returned.
+pub(crate) fn count_into(counts: &mut Counts, state: &str, other: &str, n: i64, site_level: bool) {
+    match ReviewStatus::parse(state) {
+        Some(ReviewStatus::AwaitingReview) => {
+            counts.awaiting_review += n;
+            if site_level && other == "returned" {
+                counts.returned += n;
+            }
+        }
+        Some(ReviewStatus::Pending) => counts.pending += n,
+        Some(ReviewStatus::Passed) => counts.passed += n,
+        Some(ReviewStatus::Rejected) => counts.rejected += n,
+        Some(ReviewStatus::Returned) => counts.returned += n,
+        Some(ReviewStatus::NotStarted) => counts.not_started += n,
+        None => {}
+    }
+}
+
+/// Add one (site state, district state) group to both levels' counts, as
+/// their queues count them (the district never sees what the site has not
+/// passed or returned).
+pub(crate) fn tally(site: &mut Counts, district: &mut Counts, s: &str, d: &str, n: i64) {
+    count_into(site, s, d, n, true);
+    if d != "not_started" {
+        count_into(district, d, "", n, false);
+    }
+}
+
 /// The counts of the caller's scope from `queue_counts` rows of (state at
 /// the caller's level, the other level's state, n).
 pub(crate) fn counts_of(who: &ReviewerInfo, rows: Vec<(String, String, i64)>) -> Counts {
     let mut counts = Counts::default();
-    for (state, district_state, n) in rows {
-        match ReviewStatus::parse(&state) {
-            Some(ReviewStatus::AwaitingReview) => {
-                counts.awaiting_review += n;
-                // A site's returned candidates await it again.
-                if who.site.is_some() && district_state == "returned" {
-                    counts.returned += n;
-                }
-            }
-            Some(ReviewStatus::Pending) => counts.pending += n,
-            Some(ReviewStatus::Passed) => counts.passed += n,
-            Some(ReviewStatus::Rejected) => counts.rejected += n,
-            Some(ReviewStatus::Returned) => counts.returned += n,
-            Some(ReviewStatus::NotStarted) => counts.not_started += n,
-            None => {}
-        }
+    for (state, other, n) in rows {
+        count_into(&mut counts, &state, &other, n, who.site.is_some());
     }
     counts
 }

@@ -22,6 +22,7 @@ use crate::domain::category::MaterialCategory;
 use crate::domain::identity::mask_id_number;
 use crate::domain::review::{Level, ReviewStatus};
 use crate::domain::rules::ReviewWindow;
+use crate::server::store::queue_page::tally;
 use crate::server::store::{ReviewerInfo, StoreError, StoreResult};
 
 /// Days of history the pace is taken over.
@@ -50,34 +51,6 @@ fn scope(qb: &mut QueryBuilder<Postgres>, who: &ReviewerInfo, state: Option<Revi
         (Level::District, Some(s)) => {
             qb.push(" AND district_state = ").push_bind(s.as_str());
         }
-    }
-}
-
-/// Add one (site state, district state) group to both levels' counts, as
-/// the queues count them.
-fn tally(site: &mut Counts, district: &mut Counts, s: &str, d: &str, n: i64) {
-    use ReviewStatus as S;
-    match ReviewStatus::parse(s) {
-        Some(S::AwaitingReview) => {
-            site.awaiting_review += n;
-            if d == "returned" {
-                site.returned += n;
-            }
-        }
-        Some(S::Pending) => site.pending += n,
-        Some(S::Passed) => site.passed += n,
-        Some(S::Rejected) => site.rejected += n,
-        Some(S::Returned) => site.returned += n,
-        Some(S::NotStarted) => site.not_started += n,
-        None => {}
-    }
-    match ReviewStatus::parse(d) {
-        Some(S::AwaitingReview) => district.awaiting_review += n,
-        Some(S::Pending) => district.pending += n,
-        Some(S::Passed) => district.passed += n,
-        Some(S::Rejected) => district.rejected += n,
-        Some(S::Returned) => district.returned += n,
-        Some(S::NotStarted) | None => {}
     }
 }
 
